@@ -1,0 +1,1 @@
+"""slotgraph: a schema-first GraphQL API over PostgreSQL for resource accounting."""

@@ -1,0 +1,91 @@
+"""`python -m app …`: serve, migrate, schema print."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from app.settings import Settings, SettingsError
+
+log = logging.getLogger("slotgraph.cli")
+
+
+def resolve_settings() -> Settings:
+    """Settings from the environment; without DATABASE_URL, start the embedded server."""
+    settings = Settings.from_env()
+    if settings.database_url is None:
+        from app.embedded import start_embedded
+
+        settings = settings.with_database(start_embedded(settings.data_dir / "pgdata"))
+    return settings
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from app.migrate import upgrade
+
+    settings = resolve_settings()
+    assert settings.database_url is not None
+    upgrade(settings.database_url)
+    print("database is migrated to the latest revision")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = resolve_settings()
+    assert settings.database_url is not None
+    if args.demo:
+        from app.migrate import upgrade
+
+        upgrade(settings.database_url)
+    app = create_app(settings)
+    print(f"slotgraph: GraphQL on http://{settings.host}:{settings.port}/graphql", flush=True)
+    if settings.playground:
+        print("           open that address in a browser for the playground", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_schema_print(_: argparse.Namespace) -> int:
+    from graphql import print_schema
+
+    from app.schema import build_schema
+
+    sys.stdout.write(print_schema(build_schema()) + "\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument(
+        "--demo", action="store_true", help="migrate first (local demo: `make run`)"
+    )
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(run=cmd_migrate)
+
+    schema = commands.add_parser("schema", help="schema tools")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True)
+    schema_print = schema_commands.add_parser("print", help="print the full schema SDL")
+    schema_print.set_defaults(run=cmd_schema_print)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except SettingsError as error:
+        print(f"slotgraph: bad setting: {error}", file=sys.stderr)
+        return 2
+    return code

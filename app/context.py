@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql import GraphQLResolveInfo
+
+from app.db import RequestSession
+from app.loaders import Loaders
+from app.settings import Settings
+
+
+@dataclass
+class RequestContext:
+    """What every resolver may use; one per request."""
+
+    settings: Settings
+    session: RequestSession
+    request_id: str
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.session)
+
+
+def context_of(info: GraphQLResolveInfo) -> RequestContext:
+    context = info.context
+    assert isinstance(context, RequestContext)
+    return context

@@ -1,0 +1,131 @@
+"""The database handle: a `databases` pool over asyncpg, and the per-request connection.
+
+Every sibling async resolver runs as its own asyncio Task, and `databases` would give each
+Task its own pool connection, so one wide query could drain the pool. A request therefore
+takes exactly one connection, lazily on its first statement, and all of its statements go
+through it (serialized by the connection's own lock). Statements are counted per request:
+the count is part of the API's contract and shows up in tests and logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+from databases import Database as _Pool
+from databases.core import Connection as _Connection
+from sqlalchemy.sql import ClauseElement
+
+from app.errors import ServiceUnavailable
+from app.settings import Settings
+
+Row = Any  # databases.interfaces.Record: row["column"] gives converted values
+StatementListener = Callable[[ClauseElement], None]
+
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """The same DSN for SQLAlchemy's asyncpg dialect (used by alembic)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+asyncpg://" + database_url[len(prefix) :]
+    return database_url
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        if settings.database_url is None:
+            raise ValueError("Settings.database_url must be resolved before opening the database")
+        self.settings = settings
+        self._pool = _Pool(
+            settings.database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            # Seconds; asyncpg's own guard in case the server-side timeout never fires.
+            command_timeout=settings.statement_timeout_ms / 1000 + 1,
+            server_settings={
+                "statement_timeout": str(settings.statement_timeout_ms),
+                "application_name": "slotgraph",
+            },
+        )
+        self.listeners: list[StatementListener] = []
+
+    async def connect(self) -> None:
+        await self._pool.connect()
+
+    async def disconnect(self) -> None:
+        await self._pool.disconnect()
+
+    def session(self) -> RequestSession:
+        return RequestSession(self)
+
+    def _notify(self, query: ClauseElement) -> None:
+        for listener in self.listeners:
+            listener(query)
+
+    async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
+        """One statement outside a request (CLI, readiness checks)."""
+        self._notify(query)
+        with _translate_faults():
+            return await self._pool.fetch_all(query)
+
+    def connection(self) -> _Connection:
+        # A fresh connection object, not databases' per-Task one: the request owns it and
+        # uses it from every resolver Task.
+        return _Connection(self._pool, self._pool._backend)
+
+
+class RequestSession:
+    """One request's single connection, acquired on first use and released at the end."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._connection: _Connection | None = None
+        self._lock = asyncio.Lock()
+        self.statements = 0
+
+    async def _acquire(self) -> _Connection:
+        async with self._lock:
+            if self._connection is None:
+                connection = self._database.connection()
+                with _translate_faults():
+                    await connection.__aenter__()
+                self._connection = connection
+            return self._connection
+
+    async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
+        connection = await self._acquire()
+        self.statements += 1
+        self._database._notify(query)
+        with _translate_faults():
+            return await connection.fetch_all(query)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.__aexit__(None, None, None)
+
+
+class _translate_faults:
+    """Database outages and timeouts become a retryable, masked service-unavailable error."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if exc is not None and isinstance(exc, _UNAVAILABLE):
+            raise ServiceUnavailable(
+                "The database is unavailable or the statement took too long; retry the request."
+            ) from exc
+        return False

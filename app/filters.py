@@ -1,0 +1,122 @@
+"""The one filter engine every connection uses: filter inputs -> SQLAlchemy Core booleans.
+
+Pure, no I/O. Input keys arrive snake_cased (Ariadne converts names). Every operator that
+is set applies (AND); `AND`/`OR`/`NOT` compose whole filters (`NOT` negates the AND of its
+list). LIKE wildcards in values match literally. Negative operators on a nullable column
+keep the NULL rows: a missing value is not equal to, and does not contain, anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import ColumnElement
+
+from app.errors import InvalidParameters
+
+Expression = ColumnElement[bool]
+FieldBuilder = Callable[[Any], Expression | None]
+
+_COMPOSITION = ("and", "or", "not")
+
+
+def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> Expression:
+    """`column = ANY(:values)`: one array parameter, whatever the number of values."""
+    array = sa.cast(sa.bindparam(None, list(values), type_=ARRAY(column.type)), ARRAY(column.type))
+    return column == sa.any_(array)
+
+
+def none_of(column: ColumnElement[Any], values: Sequence[Any]) -> Expression:
+    array = sa.cast(sa.bindparam(None, list(values), type_=ARRAY(column.type)), ARRAY(column.type))
+    return column != sa.all_(array)
+
+
+def _keep_nulls(column: ColumnElement[Any], expression: Expression, nullable: bool) -> Expression:
+    return sa.or_(column.is_(None), expression) if nullable else expression
+
+
+def _lowered(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return sa.func.lower(column, type_=sa.String)
+
+
+def _string_operators(column: ColumnElement[Any], nullable: bool) -> dict[str, FieldBuilder]:
+    def neg(expression: Expression) -> Expression:
+        return _keep_nulls(column, sa.not_(expression), nullable)
+
+    low = _lowered(column)
+    return {
+        "equals": lambda v: column == v,
+        "not_equals": lambda v: _keep_nulls(column, column != v, nullable),
+        "contains": lambda v: column.contains(v, autoescape=True),
+        "not_contains": lambda v: neg(column.contains(v, autoescape=True)),
+        "starts_with": lambda v: column.startswith(v, autoescape=True),
+        "not_starts_with": lambda v: neg(column.startswith(v, autoescape=True)),
+        "ends_with": lambda v: column.endswith(v, autoescape=True),
+        "not_ends_with": lambda v: neg(column.endswith(v, autoescape=True)),
+        "i_equals": lambda v: low == _lowered(sa.cast(v, sa.String)),
+        "i_not_equals": lambda v: _keep_nulls(column, low != _lowered(sa.cast(v, sa.String)), nullable),
+        "i_contains": lambda v: column.icontains(v, autoescape=True),
+        "i_not_contains": lambda v: neg(column.icontains(v, autoescape=True)),
+        "i_starts_with": lambda v: column.istartswith(v, autoescape=True),
+        "i_not_starts_with": lambda v: neg(column.istartswith(v, autoescape=True)),
+        "i_ends_with": lambda v: column.iendswith(v, autoescape=True),
+        "i_not_ends_with": lambda v: neg(column.iendswith(v, autoescape=True)),
+        "in": lambda v: any_of(column, v),
+        "not_in": lambda v: _keep_nulls(column, none_of(column, v), nullable),
+        "i_in": lambda v: any_of(low, [x.lower() for x in v]),
+        "i_not_in": lambda v: _keep_nulls(column, none_of(low, [x.lower() for x in v]), nullable),
+    }
+
+
+def _compose(
+    spec: Mapping[str, Any] | None,
+    leaf: Callable[[str, Any], Expression | None],
+    where: str,
+) -> Expression | None:
+    """AND of every set operator in `spec`, with AND/OR/NOT lists composed recursively."""
+    if not spec:
+        return None
+    parts: list[Expression] = []
+    for key, value in spec.items():
+        if value is None:
+            continue
+        if key in _COMPOSITION:
+            name = key.upper()
+            if not value:
+                raise InvalidParameters(
+                    f"`{name}` in {where} is an empty list; give it at least one filter or leave it out."
+                )
+            subs = [_compose(sub, leaf, where) for sub in value]
+            exprs = [sa.true() if s is None else s for s in subs]
+            if key == "and":
+                parts.extend(exprs)
+            elif key == "or":
+                parts.append(sa.or_(*exprs))
+            else:
+                parts.append(sa.not_(sa.and_(*exprs)))
+            continue
+        built = leaf(key, value)
+        if built is not None:
+            parts.append(built)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else sa.and_(*parts)
+
+
+def string_filter(column: ColumnElement[Any], nullable: bool = False) -> FieldBuilder:
+    operators = _string_operators(column, nullable)
+
+    def build(spec: Mapping[str, Any]) -> Expression | None:
+        return _compose(spec, lambda key, value: operators[key](value), "a StringFilter")
+
+    return build
+
+
+def entity_filter(
+    spec: Mapping[str, Any] | None, fields: Mapping[str, FieldBuilder], type_name: str
+) -> Expression | None:
+    """A whole filter input (e.g. ResourceSlotTypeFilter): its fields AND-ed, plus AND/OR/NOT."""
+    return _compose(spec, lambda key, value: fields[key](value), type_name)

@@ -1,0 +1,144 @@
+"""The GraphQL HTTP endpoint: transport rules in front of Ariadne's executor.
+
+POST takes `application/json` only; GET runs queries from the query string (never
+mutations) or, for a browser asking for HTML, serves the playground. The body is capped.
+Every answer is a GraphQL response envelope, with the status the GraphQL-over-HTTP
+conventions give: 200 once execution started, 400 for a request that could not run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+from ariadne import graphql
+from graphql import GraphQLSchema
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from app.context import RequestContext
+from app.db import Database
+from app.errors import INVALID_PARAMETERS, format_error
+from app.playground import Playground
+from app.settings import Settings
+
+log = logging.getLogger("slotgraph.http")
+
+# Ariadne logs every error it formats; ours are logged once by app.errors.format_error
+# (internal ones only), so its own logger stays quiet.
+ARIADNE_LOGGER = "slotgraph.ariadne"
+logging.getLogger(ARIADNE_LOGGER).setLevel(logging.CRITICAL)
+
+MAX_BODY_BYTES = 1024 * 1024
+JSON_TYPES = ("application/json", "application/graphql-response+json")
+
+
+def _envelope(message: str, status: int, code: str = INVALID_PARAMETERS) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        database: Database,
+        settings: Settings,
+        playground: Playground | None,
+    ) -> None:
+        self.schema = schema
+        self.database = database
+        self.settings = settings
+        self.playground = playground
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET":
+            if "query" in request.query_params:
+                return await self._get_query(request)
+            if self.playground is not None and "text/html" in request.headers.get("accept", ""):
+                page = self.playground.page(
+                    asset_prefix=str(request.url_for("playground-assets", path="")).rstrip("/"),
+                    endpoint=str(request.url_for("graphql")),
+                )
+                return HTMLResponse(page)
+            return _envelope(
+                "GET /graphql needs a `query` parameter (queries only); send mutations and larger "
+                "documents as a POST with Content-Type: application/json.",
+                400,
+            )
+        return await self._post(request)
+
+    async def _get_query(self, request: Request) -> Response:
+        params = request.query_params
+        data: dict[str, Any] = {"query": params["query"], "operationName": params.get("operationName")}
+        if params.get("variables"):
+            try:
+                data["variables"] = orjson.loads(params["variables"])
+            except orjson.JSONDecodeError:
+                return _envelope("The `variables` parameter is not valid JSON.", 400)
+        return await self._execute(request, data, queries_only=True)
+
+    async def _post(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return _envelope(
+                f"POST /graphql takes Content-Type: application/json, got {content_type or 'none'!r}.",
+                415,
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return _envelope(f"The request body exceeds {MAX_BODY_BYTES} bytes.", 413)
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > MAX_BODY_BYTES:
+                return _envelope(f"The request body exceeds {MAX_BODY_BYTES} bytes.", 413)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _envelope("The request body is not valid JSON.", 400)
+        if not isinstance(data, dict):
+            return _envelope(
+                "The request body must be one JSON object with `query` (batched arrays are not "
+                "supported).",
+                400,
+            )
+        return await self._execute(request, data, queries_only=False)
+
+    async def _execute(self, request: Request, data: dict[str, Any], *, queries_only: bool) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        session = self.database.session()
+        context = RequestContext(settings=self.settings, session=session, request_id=request_id)
+        started = time.perf_counter()
+        try:
+            success, result = await graphql(
+                self.schema,
+                data,
+                context_value=context,
+                debug=self.settings.debug,
+                introspection=self.settings.introspection,
+                error_formatter=format_error,
+                require_query=queries_only,
+                logger=ARIADNE_LOGGER,
+            )
+        finally:
+            await session.close()
+        log.info(
+            "graphql request_id=%s operation=%s statements=%d duration_ms=%.2f",
+            request_id,
+            data.get("operationName"),
+            session.statements,
+            (time.perf_counter() - started) * 1000,
+        )
+        status = 200 if "data" in result else 400
+        accept = request.headers.get("accept", "")
+        media_type = JSON_TYPES[1] if JSON_TYPES[1] in accept else JSON_TYPES[0]
+        return Response(
+            orjson.dumps(result),
+            status_code=status,
+            media_type=media_type,
+            headers={"x-request-id": request_id},
+        )

@@ -1,0 +1,93 @@
+"""create_app(settings) -> the Starlette application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from app.db import Database
+from app.errors import AppError
+from app.http import GraphQLEndpoint
+from app.migrate import head_revision
+from app.playground import Playground, PlaygroundUnavailable
+from app.schema import build_schema
+from app.settings import Settings
+
+log = logging.getLogger("slotgraph")
+
+
+class NotMigrated(RuntimeError):
+    pass
+
+
+async def migration_state(database: Database) -> str | None:
+    """The database's alembic revision, or None when it has never been migrated."""
+    exists = await database.fetch_all(sa.select(sa.func.to_regclass("public.alembic_version").label("t")))
+    if exists[0]["t"] is None:
+        return None
+    rows = await database.fetch_all(sa.text("SELECT version_num FROM alembic_version"))
+    return rows[0]["version_num"] if rows else None
+
+
+async def check_migrated(database: Database) -> None:
+    current, head = await migration_state(database), head_revision()
+    if current != head:
+        raise NotMigrated(
+            f"The database is at revision {current or 'none (empty)'}, this release needs {head}. "
+            "Run `make migrate` (or `python -m app migrate`) and start again."
+        )
+
+
+def create_app(settings: Settings) -> Starlette:
+    schema = build_schema()
+    database = Database(settings)
+    playground: Playground | None = None
+    if settings.playground:
+        try:
+            playground = Playground.load()
+        except PlaygroundUnavailable as error:
+            log.error("playground disabled: %s", error)
+    endpoint = GraphQLEndpoint(schema, database, settings, playground)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await database.connect()
+        try:
+            await check_migrated(database)
+            yield
+        finally:
+            await database.disconnect()
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            await check_migrated(database)
+        except NotMigrated as error:
+            return JSONResponse({"status": "unready", "reason": str(error)}, status_code=503)
+        except AppError as error:
+            return JSONResponse({"status": "unready", "reason": error.message}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    routes = [
+        Route("/graphql", endpoint.handle, methods=["GET", "POST"], name="graphql"),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    if playground is not None:
+        routes.append(
+            Mount("/playground-assets", StaticFiles(directory=playground.asset_dir), name="playground-assets")
+        )
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.database = database
+    app.state.settings = settings
+    return app

@@ -1,0 +1,421 @@
+"""The one pagination engine every connection uses. Pure: no I/O, no GraphQL.
+
+validate arguments -> resolve the order (with the unique tiebreaker) -> decode the cursor
+(bound to that order) -> build one SELECT with a keyset predicate and n+1 rows -> shape the
+fetched rows into a slice with exact page info.
+
+Three modes, exactly one per request: forward (`first`/`after`), backward (`last`/`before`)
+and offset (`limit`/`offset`). `orderBy` works in all of them. Cursors carry the order they
+were made for and the row's order-key values; paging by cursor is a seek, never an OFFSET.
+
+NULL placement is PostgreSQL's default (last ascending, first descending), so ORDER BY uses
+plain ASC/DESC and matching indexes; the keyset predicate spells the NULL cases out so a
+walk over a nullable key visits every row exactly once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypeVar
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement, FromClause, Select
+
+from app.errors import InvalidParameters
+
+T = TypeVar("T")
+
+CURSOR_VERSION = 1
+
+
+class Mode(enum.Enum):
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    OFFSET = "offset"
+
+
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+    limit: int | None = None
+    offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    mode: Mode
+    size: int
+    offset: int = 0
+    cursor: str | None = None
+
+
+def _check_size(name: str, value: int, max_size: int, hint: str) -> None:
+    if value <= 0:
+        raise InvalidParameters(f"`{name}` must be a positive number, got {value}.")
+    if value > max_size:
+        raise InvalidParameters(
+            f"`{name}` must be at most {max_size}, got {value}; {hint}."
+        )
+
+
+def validate_page(args: PageArgs, *, default_size: int, max_size: int) -> PageRequest:
+    forward = args.first is not None or args.after is not None
+    backward = args.last is not None or args.before is not None
+    offset_mode = args.limit is not None or args.offset is not None
+    if forward + backward + offset_mode > 1:
+        used = [
+            name
+            for name in ("first", "after", "last", "before", "limit", "offset")
+            if getattr(args, name) is not None
+        ]
+        raise InvalidParameters(
+            "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) "
+            f"or `limit`/`offset`; this request mixes {', '.join(f'`{u}`' for u in used)}."
+        )
+    if backward:
+        if args.last is not None:
+            _check_size("last", args.last, max_size, "page backward with `before`")
+        _check_cursor_text("before", args.before)
+        return PageRequest(Mode.BACKWARD, args.last or default_size, cursor=args.before)
+    if offset_mode:
+        if args.limit is not None:
+            _check_size("limit", args.limit, max_size, "page on with `offset`")
+        if args.offset is not None and args.offset < 0:
+            raise InvalidParameters(f"`offset` must be zero or more, got {args.offset}.")
+        return PageRequest(Mode.OFFSET, args.limit or default_size, offset=args.offset or 0)
+    if args.first is not None:
+        _check_size("first", args.first, max_size, "page on with `after`")
+    _check_cursor_text("after", args.after)
+    return PageRequest(Mode.FORWARD, args.first or default_size, cursor=args.after)
+
+
+def _check_cursor_text(name: str, cursor: str | None) -> None:
+    if cursor is not None and not cursor:
+        raise InvalidParameters(
+            f"`{name}` is an empty string; pass a cursor from a previous page or leave it out."
+        )
+
+
+# --- ordering ---------------------------------------------------------------------------
+
+
+class Kind(enum.Enum):
+    """How an order key's values travel inside a cursor."""
+
+    STRING = "string"
+    INT = "int"
+    DECIMAL = "decimal"
+    DATETIME = "datetime"
+    UUID = "uuid"
+    BOOL = "bool"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    name: str  # the OrderField enum value, e.g. "RANK"
+    column: ColumnElement[Any]
+    kind: Kind
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class OrderTerm:
+    key: SortKey
+    descending: bool
+
+    def flipped(self) -> OrderTerm:
+        return OrderTerm(self.key, not self.descending)
+
+
+@dataclass(frozen=True)
+class Ordering:
+    connection: str
+    terms: tuple[OrderTerm, ...]
+
+    @property
+    def signature(self) -> str:
+        body = ",".join(f"{t.key.name}:{'DESC' if t.descending else 'ASC'}" for t in self.terms)
+        return f"{self.connection}[{body}]"
+
+    def describe(self) -> str:
+        return ", ".join(f"{t.key.name} {'DESC' if t.descending else 'ASC'}" for t in self.terms)
+
+
+def resolve_order(
+    connection: str,
+    requested: Sequence[tuple[str, bool]],
+    keys: Mapping[str, SortKey],
+    tiebreak: Sequence[SortKey],
+    default: Sequence[tuple[str, bool]],
+) -> Ordering:
+    """Requested (field, descending) terms in list order, then the unique tiebreaker.
+
+    The tiebreaker follows the direction of the last term, so an index on
+    (key, tiebreaker) serves both directions.
+    """
+    chosen = list(requested) or list(default)
+    seen: set[str] = set()
+    terms: list[OrderTerm] = []
+    for name, descending in chosen:
+        if name in seen:
+            raise InvalidParameters(
+                f"`orderBy` names {name} more than once; list each field at most once."
+            )
+        seen.add(name)
+        terms.append(OrderTerm(keys[name], descending))
+    last_descending = terms[-1].descending if terms else False
+    for key in tiebreak:
+        if key.name not in seen:
+            terms.append(OrderTerm(key, last_descending))
+    return Ordering(connection, tuple(terms))
+
+
+# --- cursors ----------------------------------------------------------------------------
+
+
+def _encode_value(kind: Kind, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind is Kind.DECIMAL:
+        return str(value)
+    if kind is Kind.DATETIME:
+        return value.isoformat()
+    if kind is Kind.UUID:
+        return str(value)
+    return value
+
+
+def _decode_value(key: SortKey, value: Any) -> Any:
+    if value is None:
+        if not key.nullable:
+            raise ValueError(f"{key.name} cannot be null")
+        return None
+    kind = key.kind
+    if kind is Kind.STRING and isinstance(value, str):
+        return value
+    if kind is Kind.INT and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is Kind.BOOL and isinstance(value, bool):
+        return value
+    if kind is Kind.DECIMAL and isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"{key.name} is not a number") from None
+        if not number.is_finite():
+            raise ValueError(f"{key.name} is not a finite number")
+        return number
+    if kind is Kind.DATETIME and isinstance(value, str):
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError(f"{key.name} has no time zone")
+        return moment
+    if kind is Kind.UUID and isinstance(value, str):
+        return uuid.UUID(value)
+    raise ValueError(f"{key.name} has a value of the wrong type")
+
+
+def encode_cursor(ordering: Ordering, values: Sequence[Any]) -> str:
+    payload = [
+        CURSOR_VERSION,
+        ordering.signature,
+        [_encode_value(t.key.kind, v) for t, v in zip(ordering.terms, values, strict=True)],
+    ]
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
+    malformed = InvalidParameters(
+        f"The cursor {cursor!r} is not valid: pass a cursor exactly as a previous page "
+        "returned it, or leave `after`/`before` out to start from the beginning."
+    )
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = orjson.loads(raw)
+    except (binascii.Error, ValueError, UnicodeError):
+        raise malformed from None
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 3
+        or payload[0] != CURSOR_VERSION
+        or not isinstance(payload[1], str)
+        or not isinstance(payload[2], list)
+    ):
+        raise malformed
+    if payload[1] != ordering.signature:
+        raise InvalidParameters(
+            f"The cursor {cursor!r} was made for another order ({payload[1]}), but this request "
+            f"orders by {ordering.signature}. Use the `orderBy` the cursor was made with, or "
+            "leave `after`/`before` out to start again in the new order."
+        )
+    if len(payload[2]) != len(ordering.terms):
+        raise malformed
+    try:
+        return tuple(
+            _decode_value(term.key, value)
+            for term, value in zip(ordering.terms, payload[2], strict=True)
+        )
+    except (ValueError, TypeError, OverflowError):
+        raise malformed from None
+
+
+# --- SQL --------------------------------------------------------------------------------
+
+
+def _after_term(term: OrderTerm, value: Any) -> ColumnElement[bool]:
+    """Rows strictly after `value` on this one term (ASC NULLS LAST / DESC NULLS FIRST)."""
+    column = term.key.column
+    if term.descending:
+        return column.is_not(None) if value is None else column < value
+    if value is None:
+        return sa.false()
+    after: ColumnElement[bool] = column > value
+    if term.key.nullable:
+        after = sa.or_(after, column.is_(None))
+    return after
+
+
+def _equal_term(term: OrderTerm, value: Any) -> ColumnElement[bool]:
+    column = term.key.column
+    return column.is_(None) if value is None else column == value
+
+
+def keyset_after(terms: Sequence[OrderTerm], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after the cursor row in the order of `terms`."""
+    uniform = len({t.descending for t in terms}) == 1
+    if uniform and all(not t.key.nullable for t in terms):
+        # A row-value comparison lets PostgreSQL seek a composite index directly.
+        left = sa.tuple_(*(t.key.column for t in terms))
+        right = sa.tuple_(*(sa.literal(v, type_=t.key.column.type) for t, v in zip(terms, values, strict=True)))
+        return left < right if terms[0].descending else left > right
+    branches = []
+    for i, term in enumerate(terms):
+        prefix = [_equal_term(t, v) for t, v in zip(terms[:i], values[:i], strict=True)]
+        branches.append(sa.and_(*prefix, _after_term(term, values[i])))
+    return sa.or_(*branches)
+
+
+@dataclass(frozen=True)
+class ConnectionQuery:
+    """What one connection page needs; `where` holds scope, visibility and filter."""
+
+    source: FromClause
+    columns: Sequence[ColumnElement[Any]]
+    where: ColumnElement[bool] | None
+    ordering: Ordering
+    page: PageRequest
+    want_count: bool = False
+    want_opposite: bool = False  # hasPreviousPage when forward, hasNextPage when backward
+
+
+@dataclass(frozen=True)
+class Slice(Generic[T]):
+    items: list[tuple[T, str]]  # (record, cursor)
+    has_next: bool
+    has_previous: bool
+    total: int | None
+
+
+_KEY = "_pk{}"
+_TOTAL = "_total"
+_OPPOSITE = "_opposite"
+_ORD = "_ord"
+
+
+def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
+    return [p for p in parts if p is not None]
+
+
+def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequence[Any], Callable[[Any], T]], Slice[T]]]:
+    """One statement for the page (and the count, when selected), and its row shaper."""
+    ordering, page = query.ordering, query.page
+    terms = ordering.terms
+    cursor_values = decode_cursor(page.cursor, ordering) if page.cursor is not None else None
+
+    scan_terms = [t.flipped() for t in terms] if page.mode is Mode.BACKWARD else list(terms)
+    seek = keyset_after(scan_terms, cursor_values) if cursor_values is not None else None
+
+    # Offset pages fetch the row before the page too, so hasPreviousPage is exact.
+    lead = 1 if page.mode is Mode.OFFSET and page.offset > 0 else 0
+    probe_opposite = query.want_opposite and cursor_values is not None
+    with_meta = query.want_count or probe_opposite
+
+    order_by = [t.key.column.desc() if t.descending else t.key.column.asc() for t in scan_terms]
+    selected = [*query.columns, *(t.key.column.label(_KEY.format(i)) for i, t in enumerate(terms))]
+    if with_meta:
+        # Numbers the rows so the outer query can keep the page's order.
+        selected.append(sa.func.row_number().over(order_by=order_by).label(_ORD))
+    inner = (
+        sa.select(*selected)
+        .select_from(query.source)
+        .where(*_where(query.where, seek))
+        .order_by(*order_by)
+        .limit(page.size + 1 + lead)
+    )
+    if page.offset - lead > 0:
+        inner = inner.offset(page.offset - lead)
+
+    statement: Select[Any] = inner
+    if with_meta:
+        meta_columns: list[ColumnElement[Any]] = []
+        if query.want_count:
+            counted = sa.select(sa.func.count()).select_from(query.source).where(*_where(query.where))
+            meta_columns.append(counted.scalar_subquery().label(_TOTAL))
+        if probe_opposite:
+            assert cursor_values is not None
+            # Rows at or before the cursor (in scan order) exist: the opposite page is not empty.
+            behind = sa.not_(sa.func.coalesce(keyset_after(scan_terms, cursor_values), sa.false()))
+            probe = (
+                sa.select(sa.literal_column("1"))
+                .select_from(query.source)
+                .where(*_where(query.where, behind))
+            )
+            meta_columns.append(sa.exists(probe).label(_OPPOSITE))
+        # One row of metadata, joined to the page: the metadata survives an empty page.
+        meta = sa.select(*meta_columns).subquery("meta")
+        rows = inner.lateral("page")
+        statement = (
+            sa.select(meta, rows)
+            .select_from(meta.outerjoin(rows, sa.true()))
+            .order_by(rows.c[_ORD])
+        )
+
+    def shape(fetched: Sequence[Any], to_record: Callable[[Any], T]) -> Slice[T]:
+        total: int | None = None
+        opposite = False
+        rows_list = list(fetched)
+        if with_meta:
+            if rows_list:
+                total = rows_list[0][_TOTAL] if query.want_count else None
+                opposite = bool(rows_list[0][_OPPOSITE]) if probe_opposite else False
+            rows_list = [row for row in rows_list if row[_ORD] is not None]
+        has_before = False
+        if lead and rows_list:
+            has_before = True
+            rows_list = rows_list[1:]
+        has_more = len(rows_list) > page.size
+        rows_list = rows_list[: page.size]
+        if page.mode is Mode.BACKWARD:
+            rows_list.reverse()
+        items = [
+            (to_record(row), encode_cursor(ordering, [row[_KEY.format(i)] for i in range(len(terms))]))
+            for row in rows_list
+        ]
+        if page.mode is Mode.FORWARD:
+            return Slice(items, has_more, opposite, total)
+        if page.mode is Mode.BACKWARD:
+            return Slice(items, opposite, has_more, total)
+        return Slice(items, has_more, has_before, total)
+
+    return statement, shape

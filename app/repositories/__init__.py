@@ -1,0 +1,1 @@
+"""SQL only: one module per table family. No GraphQL here."""

@@ -1,0 +1,1 @@
+"""One bindable module per GraphQL type; `BINDABLES` in app.schema collects them."""

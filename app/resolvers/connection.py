@@ -1,0 +1,96 @@
+"""Shared by every connection resolver: arguments in, connection dict out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+
+from app.pagination import Mode, PageArgs, PageRequest, Slice, validate_page
+from app.settings import Settings
+
+
+def page_request(args: Mapping[str, Any], settings: Settings) -> PageRequest:
+    return validate_page(
+        PageArgs(
+            first=args.get("first"),
+            after=args.get("after"),
+            last=args.get("last"),
+            before=args.get("before"),
+            limit=args.get("limit"),
+            offset=args.get("offset"),
+        ),
+        default_size=settings.default_page_size,
+        max_size=settings.max_page_size,
+    )
+
+
+def order_terms(order_by: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, bool]]:
+    return [(term["field"], term.get("direction") == "DESC") for term in order_by or ()]
+
+
+def _fields(selection_set: SelectionSetNode | None, info: GraphQLResolveInfo) -> Iterable[FieldNode]:
+    if selection_set is None:
+        return
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, info)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = info.fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _fields(fragment.selection_set, info)
+
+
+@dataclass(frozen=True, slots=True)
+class Wants:
+    """Which costly parts of a connection the query selects (directives ignored: at worst
+    a count is computed that @skip then drops)."""
+
+    count: bool
+    has_next: bool
+    has_previous: bool
+
+    def opposite(self, page: PageRequest) -> bool:
+        if page.mode is Mode.FORWARD:
+            return self.has_previous
+        if page.mode is Mode.BACKWARD:
+            return self.has_next
+        return False
+
+
+def wants(info: GraphQLResolveInfo) -> Wants:
+    count = has_next = has_previous = False
+    for node in info.field_nodes:
+        for field in _fields(node.selection_set, info):
+            name = field.name.value
+            if name == "count":
+                count = True
+            elif name == "pageInfo":
+                for sub in _fields(field.selection_set, info):
+                    has_next = has_next or sub.name.value == "hasNextPage"
+                    has_previous = has_previous or sub.name.value == "hasPreviousPage"
+    return Wants(count, has_next, has_previous)
+
+
+def to_connection(page: Slice[Any]) -> dict[str, Any]:
+    edges = [{"cursor": cursor, "node": record} for record, cursor in page.items]
+    return {
+        "edges": edges,
+        "page_info": {
+            "has_next_page": page.has_next,
+            "has_previous_page": page.has_previous,
+            "start_cursor": edges[0]["cursor"] if edges else None,
+            "end_cursor": edges[-1]["cursor"] if edges else None,
+        },
+        "count": page.total,
+    }
