@@ -133,6 +133,11 @@ class GraphQLEndpoint:
             session.statements,
             (time.perf_counter() - started) * 1000,
         )
+        errors = result.get("errors") or ()
+        if result.get("data") is None and errors and all("path" not in e for e in errors):
+            # A request error (e.g. variables that do not coerce): execution never started, so
+            # per the GraphQL spec there is no `data` entry, and the status is 400.
+            result.pop("data", None)
         status = 200 if "data" in result else 400
         accept = request.headers.get("accept", "")
         media_type = JSON_TYPES[1] if JSON_TYPES[1] in accept else JSON_TYPES[0]

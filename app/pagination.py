@@ -19,6 +19,7 @@ import base64
 import binascii
 import datetime as dt
 import enum
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from app.errors import InvalidParameters
 T = TypeVar("T")
 
 CURSOR_VERSION = 1
+_SIGNATURE = re.compile(r"[A-Za-z0-9]+\[[A-Z_]+:(ASC|DESC)(,[A-Z_]+:(ASC|DESC))*\]")
 
 
 class Mode(enum.Enum):
@@ -253,6 +255,8 @@ def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
         or not isinstance(payload[2], list)
     ):
         raise malformed
+    if not _SIGNATURE.fullmatch(payload[1]):
+        raise malformed
     if payload[1] != ordering.signature:
         raise InvalidParameters(
             f"The cursor {cursor!r} was made for another order ({payload[1]}), but this request "
@@ -346,9 +350,12 @@ def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequenc
     scan_terms = [t.flipped() for t in terms] if page.mode is Mode.BACKWARD else list(terms)
     seek = keyset_after(scan_terms, cursor_values) if cursor_values is not None else None
 
-    # Offset pages fetch the row before the page too, so hasPreviousPage is exact.
-    lead = 1 if page.mode is Mode.OFFSET and page.offset > 0 else 0
-    probe_opposite = query.want_opposite and cursor_values is not None
+    # The opposite direction's flag needs a probe: rows at or before the cursor, or, for an
+    # offset page, any matching row at all (it then lies before the page).
+    if page.mode is Mode.OFFSET:
+        probe_opposite = query.want_opposite and page.offset > 0
+    else:
+        probe_opposite = query.want_opposite and cursor_values is not None
     with_meta = query.want_count or probe_opposite
 
     order_by = [t.key.column.desc() if t.descending else t.key.column.asc() for t in scan_terms]
@@ -361,10 +368,10 @@ def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequenc
         .select_from(query.source)
         .where(*_where(query.where, seek))
         .order_by(*order_by)
-        .limit(page.size + 1 + lead)
+        .limit(page.size + 1)
     )
-    if page.offset - lead > 0:
-        inner = inner.offset(page.offset - lead)
+    if page.offset > 0:
+        inner = inner.offset(page.offset)
 
     statement: Select[Any] = inner
     if with_meta:
@@ -373,9 +380,10 @@ def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequenc
             counted = sa.select(sa.func.count()).select_from(query.source).where(*_where(query.where))
             meta_columns.append(counted.scalar_subquery().label(_TOTAL))
         if probe_opposite:
-            assert cursor_values is not None
-            # Rows at or before the cursor (in scan order) exist: the opposite page is not empty.
-            behind = sa.not_(sa.func.coalesce(keyset_after(scan_terms, cursor_values), sa.false()))
+            behind = None
+            if cursor_values is not None:
+                after = keyset_after(scan_terms, cursor_values)
+                behind = sa.not_(sa.func.coalesce(after, sa.false()))
             probe = (
                 sa.select(sa.literal_column("1"))
                 .select_from(query.source)
@@ -400,10 +408,6 @@ def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequenc
                 total = rows_list[0][_TOTAL] if query.want_count else None
                 opposite = bool(rows_list[0][_OPPOSITE]) if probe_opposite else False
             rows_list = [row for row in rows_list if row[_ORD] is not None]
-        has_before = False
-        if lead and rows_list:
-            has_before = True
-            rows_list = rows_list[1:]
         has_more = len(rows_list) > page.size
         rows_list = rows_list[: page.size]
         if page.mode is Mode.BACKWARD:
@@ -416,6 +420,6 @@ def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequenc
             return Slice(items, has_more, opposite, total)
         if page.mode is Mode.BACKWARD:
             return Slice(items, opposite, has_more, total)
-        return Slice(items, has_more, has_before, total)
+        return Slice(items, has_more, opposite, total)
 
     return statement, shape

@@ -65,7 +65,7 @@ class Wants:
             return self.has_previous
         if page.mode is Mode.BACKWARD:
             return self.has_next
-        return False
+        return self.has_previous
 
 
 def wants(info: GraphQLResolveInfo) -> Wants:

@@ -1,0 +1,129 @@
+"""Test fixtures: a real PostgreSQL, migrated once per run, and the app over ASGI.
+
+Without TEST_DATABASE_URL the run starts its own embedded PostgreSQL in a throw-away
+directory. With it, a fresh database is created on that server for the run and dropped
+afterwards, so the server's other databases are never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.sql import ClauseElement
+from starlette.applications import Starlette
+
+from app.main import create_app
+from app.migrate import upgrade
+from app.settings import Settings
+
+
+def _with_database(url: str, name: str) -> str:
+    # Replace the database name in a postgresql:// URL, keeping any query (e.g. ?host=).
+    base, _, query = url.partition("?")
+    scheme, _, rest = base.partition("://")
+    authority = rest.split("/", 1)[0]
+    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
+async def _admin(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if server_url:
+        name = f"slotgraph_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+        url = _with_database(server_url, name)
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        return
+    from app.embedded import start_embedded
+
+    with tempfile.TemporaryDirectory(prefix="slotgraph-test-") as scratch:
+        url = start_embedded(Path(scratch) / "pgdata", throwaway=True)
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return replace(Settings(), database_url=database_url, debug=False)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+class StatementLog:
+    """The SQL statements the app runs while a test is active."""
+
+    def __init__(self) -> None:
+        self.statements: list[ClauseElement] = []
+
+    def __call__(self, statement: ClauseElement) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def sql(app: Starlette) -> Iterator[StatementLog]:
+    log = StatementLog()
+    listeners = app.state.database.listeners
+    listeners.append(log)
+    try:
+        yield log
+    finally:
+        listeners.remove(log)
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient, sql: StatementLog) -> None:
+        self.http = http
+        self.sql = sql
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST a query; expect HTTP 200 and return the whole JSON body."""
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient, sql: StatementLog) -> GraphQLClient:
+    return GraphQLClient(client, sql)
