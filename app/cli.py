@@ -65,9 +65,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the HTTP service")
-    serve.add_argument(
-        "--demo", action="store_true", help="migrate first (local demo: `make run`)"
-    )
+    serve.add_argument("--demo", action="store_true", help="migrate first (local demo: `make run`)")
     serve.set_defaults(run=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

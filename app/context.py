@@ -22,7 +22,8 @@ class RequestContext:
         self.loaders = Loaders(self.session)
 
 
-def context_of(info: GraphQLResolveInfo) -> RequestContext:
-    context = info.context
-    assert isinstance(context, RequestContext)
-    return context
+Info = GraphQLResolveInfo[RequestContext]
+
+
+def context_of(info: Info) -> RequestContext:
+    return info.context

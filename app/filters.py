@@ -57,7 +57,9 @@ def _string_operators(column: ColumnElement[Any], nullable: bool) -> dict[str, F
         "ends_with": lambda v: column.endswith(v, autoescape=True),
         "not_ends_with": lambda v: neg(column.endswith(v, autoescape=True)),
         "i_equals": lambda v: low == _lowered(sa.cast(v, sa.String)),
-        "i_not_equals": lambda v: _keep_nulls(column, low != _lowered(sa.cast(v, sa.String)), nullable),
+        "i_not_equals": lambda v: _keep_nulls(
+            column, low != _lowered(sa.cast(v, sa.String)), nullable
+        ),
         "i_contains": lambda v: column.icontains(v, autoescape=True),
         "i_not_contains": lambda v: neg(column.icontains(v, autoescape=True)),
         "i_starts_with": lambda v: column.istartswith(v, autoescape=True),

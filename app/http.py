@@ -73,7 +73,10 @@ class GraphQLEndpoint:
 
     async def _get_query(self, request: Request) -> Response:
         params = request.query_params
-        data: dict[str, Any] = {"query": params["query"], "operationName": params.get("operationName")}
+        data: dict[str, Any] = {
+            "query": params["query"],
+            "operationName": params.get("operationName"),
+        }
         if params.get("variables"):
             try:
                 data["variables"] = orjson.loads(params["variables"])
@@ -108,13 +111,15 @@ class GraphQLEndpoint:
             )
         return await self._execute(request, data, queries_only=False)
 
-    async def _execute(self, request: Request, data: dict[str, Any], *, queries_only: bool) -> Response:
+    async def _execute(
+        self, request: Request, data: dict[str, Any], *, queries_only: bool
+    ) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         session = self.database.session()
         context = RequestContext(settings=self.settings, session=session, request_id=request_id)
         started = time.perf_counter()
         try:
-            success, result = await graphql(
+            _, result = await graphql(
                 self.schema,
                 data,
                 context_value=context,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from app.db import Database
@@ -30,7 +30,9 @@ class NotMigrated(RuntimeError):
 
 async def migration_state(database: Database) -> str | None:
     """The database's alembic revision, or None when it has never been migrated."""
-    exists = await database.fetch_all(sa.select(sa.func.to_regclass("public.alembic_version").label("t")))
+    exists = await database.fetch_all(
+        sa.select(sa.func.to_regclass("public.alembic_version").label("t"))
+    )
     if exists[0]["t"] is None:
         return None
     rows = await database.fetch_all(sa.text("SELECT version_num FROM alembic_version"))
@@ -78,14 +80,18 @@ def create_app(settings: Settings) -> Starlette:
             return JSONResponse({"status": "unready", "reason": error.message}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST"], name="graphql"),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
     if playground is not None:
         routes.append(
-            Mount("/playground-assets", StaticFiles(directory=playground.asset_dir), name="playground-assets")
+            Mount(
+                "/playground-assets",
+                StaticFiles(directory=playground.asset_dir),
+                name="playground-assets",
+            )
         )
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.database = database

@@ -66,9 +66,7 @@ def _check_size(name: str, value: int, max_size: int, hint: str) -> None:
     if value <= 0:
         raise InvalidParameters(f"`{name}` must be a positive number, got {value}.")
     if value > max_size:
-        raise InvalidParameters(
-            f"`{name}` must be at most {max_size}, got {value}; {hint}."
-        )
+        raise InvalidParameters(f"`{name}` must be at most {max_size}, got {value}; {hint}.")
 
 
 def validate_page(args: PageArgs, *, default_size: int, max_size: int) -> PageRequest:
@@ -301,7 +299,9 @@ def keyset_after(terms: Sequence[OrderTerm], values: Sequence[Any]) -> ColumnEle
     if uniform and all(not t.key.nullable for t in terms):
         # A row-value comparison lets PostgreSQL seek a composite index directly.
         left = sa.tuple_(*(t.key.column for t in terms))
-        right = sa.tuple_(*(sa.literal(v, type_=t.key.column.type) for t, v in zip(terms, values, strict=True)))
+        right = sa.tuple_(
+            *(sa.literal(v, type_=t.key.column.type) for t, v in zip(terms, values, strict=True))
+        )
         return left < right if terms[0].descending else left > right
     branches = []
     for i, term in enumerate(terms):
@@ -341,7 +341,9 @@ def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
     return [p for p in parts if p is not None]
 
 
-def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequence[Any], Callable[[Any], T]], Slice[T]]]:
+def build_select(
+    query: ConnectionQuery,
+) -> tuple[Select[Any], Callable[[Sequence[Any], Callable[[Any], T]], Slice[T]]]:
     """One statement for the page (and the count, when selected), and its row shaper."""
     ordering, page = query.ordering, query.page
     terms = ordering.terms
@@ -377,14 +379,16 @@ def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequenc
     if with_meta:
         meta_columns: list[ColumnElement[Any]] = []
         if query.want_count:
-            counted = sa.select(sa.func.count()).select_from(query.source).where(*_where(query.where))
+            counted = (
+                sa.select(sa.func.count()).select_from(query.source).where(*_where(query.where))
+            )
             meta_columns.append(counted.scalar_subquery().label(_TOTAL))
         if probe_opposite:
             behind = None
             if cursor_values is not None:
                 after = keyset_after(scan_terms, cursor_values)
                 behind = sa.not_(sa.func.coalesce(after, sa.false()))
-            probe = (
+            probe: Select[Any] = (
                 sa.select(sa.literal_column("1"))
                 .select_from(query.source)
                 .where(*_where(query.where, behind))
@@ -413,7 +417,10 @@ def build_select(query: ConnectionQuery) -> tuple[Select[Any], Callable[[Sequenc
         if page.mode is Mode.BACKWARD:
             rows_list.reverse()
         items = [
-            (to_record(row), encode_cursor(ordering, [row[_KEY.format(i)] for i in range(len(terms))]))
+            (
+                to_record(row),
+                encode_cursor(ordering, [row[_KEY.format(i)] for i in range(len(terms))]),
+            )
             for row in rows_list
         ]
         if page.mode is Mode.FORWARD:

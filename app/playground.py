@@ -78,7 +78,9 @@ class Playground:
             integrity[name] = f"sha384-{digest}"
         return cls(asset_dir, integrity)
 
-    def page(self, *, asset_prefix: str, endpoint: str, headers: dict[str, str] | None = None) -> str:
+    def page(
+        self, *, asset_prefix: str, endpoint: str, headers: dict[str, str] | None = None
+    ) -> str:
         def tag(name: str) -> str:
             src = html.escape(f"{asset_prefix}/{name}", quote=True)
             sri = self.integrity[name]

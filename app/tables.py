@@ -42,8 +42,12 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 def _timestamps() -> list[sa.Column[object]]:
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     ]
 
 
@@ -137,8 +141,12 @@ kernels = sa.Table(
 agent_resources = sa.Table(
     "agent_resources",
     metadata,
-    sa.Column("agent_id", sa.String(64), sa.ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("slot_name", sa.String(64), sa.ForeignKey("resource_slot_types.slot_name"), primary_key=True),
+    sa.Column(
+        "agent_id", sa.String(64), sa.ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "slot_name", sa.String(64), sa.ForeignKey("resource_slot_types.slot_name"), primary_key=True
+    ),
     sa.Column("capacity", AMOUNT, nullable=False),
     sa.Column("used", AMOUNT, nullable=False, server_default="0"),
     *_timestamps(),
@@ -152,11 +160,20 @@ agent_resources = sa.Table(
 resource_allocations = sa.Table(
     "resource_allocations",
     metadata,
-    sa.Column("kernel_id", UUID(as_uuid=True), sa.ForeignKey("kernels.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("slot_name", sa.String(64), sa.ForeignKey("resource_slot_types.slot_name"), primary_key=True),
+    sa.Column(
+        "kernel_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("kernels.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "slot_name", sa.String(64), sa.ForeignKey("resource_slot_types.slot_name"), primary_key=True
+    ),
     sa.Column("requested", AMOUNT, nullable=False),
     sa.Column("used", AMOUNT),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.Column("used_at", sa.DateTime(timezone=True)),
     sa.Column("free_at", sa.DateTime(timezone=True)),
     sa.CheckConstraint("requested >= 0", name="requested_not_negative"),
@@ -164,5 +181,10 @@ resource_allocations = sa.Table(
     sa.Index(None, "slot_name"),
     sa.Index(None, "kernel_id", "requested", "slot_name"),
     sa.Index(None, "kernel_id", "used", "slot_name"),
-    sa.Index("ix_resource_allocations_held", "kernel_id", "slot_name", postgresql_where=sa.text("free_at IS NULL")),
+    sa.Index(
+        "ix_resource_allocations_held",
+        "kernel_id",
+        "slot_name",
+        postgresql_where=sa.text("free_at IS NULL"),
+    ),
 )

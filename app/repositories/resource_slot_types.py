@@ -7,7 +7,15 @@ import sqlalchemy as sa
 
 from app.db import RequestSession, Row
 from app.filters import Expression, any_of, entity_filter, string_filter
-from app.pagination import ConnectionQuery, Kind, Ordering, PageRequest, Slice, SortKey, build_select
+from app.pagination import (
+    ConnectionQuery,
+    Kind,
+    Ordering,
+    PageRequest,
+    Slice,
+    SortKey,
+    build_select,
+)
 from app.pagination import resolve_order as _resolve_order
 from app.records import NumberFormat, ResourceSlotType
 from app.tables import resource_slot_types as t
@@ -81,7 +89,9 @@ async def fetch_page(
     return shape(await session.fetch_all(statement), to_record)
 
 
-async def fetch_by_names(session: RequestSession, names: Sequence[str]) -> list[ResourceSlotType | None]:
+async def fetch_by_names(
+    session: RequestSession, names: Sequence[str]
+) -> list[ResourceSlotType | None]:
     rows = await session.fetch_all(sa.select(*COLUMNS).where(any_of(t.c.slot_name, names)))
     by_name = {row["slot_name"]: to_record(row) for row in rows}
     return [by_name.get(name) for name in names]

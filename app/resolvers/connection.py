@@ -9,11 +9,11 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
-    GraphQLResolveInfo,
     InlineFragmentNode,
     SelectionSetNode,
 )
 
+from app.context import Info
 from app.pagination import Mode, PageArgs, PageRequest, Slice, validate_page
 from app.settings import Settings
 
@@ -37,7 +37,7 @@ def order_terms(order_by: Sequence[Mapping[str, Any]] | None) -> list[tuple[str,
     return [(term["field"], term.get("direction") == "DESC") for term in order_by or ()]
 
 
-def _fields(selection_set: SelectionSetNode | None, info: GraphQLResolveInfo) -> Iterable[FieldNode]:
+def _fields(selection_set: SelectionSetNode | None, info: Info) -> Iterable[FieldNode]:
     if selection_set is None:
         return
     for selection in selection_set.selections:
@@ -68,7 +68,7 @@ class Wants:
         return self.has_previous
 
 
-def wants(info: GraphQLResolveInfo) -> Wants:
+def wants(info: Info) -> Wants:
     count = has_next = has_previous = False
     for node in info.field_nodes:
         for field in _fields(node.selection_set, info):

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from ariadne import InterfaceType
-from graphql import GraphQLResolveInfo
 
 from app.context import RequestContext
 from app.errors import InvalidParameters
@@ -50,9 +49,9 @@ async def resolve_global_id(context: RequestContext, global_id: str) -> object |
     return await fetch(context, raw_id)
 
 
-async def resolve_global_ids(context: RequestContext, global_ids: Sequence[str]) -> list[object | None]:
+async def resolve_global_ids(
+    context: RequestContext, global_ids: Sequence[str]
+) -> list[object | None]:
     # Decode every ID first: one malformed ID fails the field before any SQL runs.
     parsed = [_parse(global_id) for global_id in global_ids]
     return list(await asyncio.gather(*(fetch(context, raw) for fetch, raw in parsed)))
-
-

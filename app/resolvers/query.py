@@ -4,9 +4,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ariadne import QueryType
-from graphql import GraphQLResolveInfo
 
-from app.context import context_of
+from app.context import Info, context_of
 from app.errors import InvalidParameters
 from app.records import ResourceSlotType
 from app.repositories import resource_slot_types
@@ -17,22 +16,24 @@ query = QueryType()
 
 
 @query.field("node")
-async def resolve_node(_: None, info: GraphQLResolveInfo, id: str) -> object | None:  # noqa: A002
+async def resolve_node(_: None, info: Info, id: str) -> object | None:
     return await resolve_global_id(context_of(info), id)
 
 
 @query.field("nodes")
-async def resolve_nodes(_: None, info: GraphQLResolveInfo, ids: Sequence[str]) -> list[object | None]:
+async def resolve_nodes(_: None, info: Info, ids: Sequence[str]) -> list[object | None]:
     context = context_of(info)
     limit = context.settings.max_page_size
     if len(ids) > limit:
-        raise InvalidParameters(f"`nodes` takes at most {limit} IDs, got {len(ids)}; split the request.")
+        raise InvalidParameters(
+            f"`nodes` takes at most {limit} IDs, got {len(ids)}; split the request."
+        )
     return await resolve_global_ids(context, ids)
 
 
 @query.field("resourceSlotType")
 async def resolve_resource_slot_type(
-    _: None, info: GraphQLResolveInfo, slot_name: str
+    _: None, info: Info, slot_name: str
 ) -> ResourceSlotType | None:
     return await context_of(info).loaders.slot_type.load(slot_name)
 
@@ -40,8 +41,8 @@ async def resolve_resource_slot_type(
 @query.field("resourceSlotTypes")
 async def resolve_resource_slot_types(
     _: None,
-    info: GraphQLResolveInfo,
-    filter: Mapping[str, Any] | None = None,  # noqa: A002
+    info: Info,
+    filter: Mapping[str, Any] | None = None,
     order_by: Sequence[Mapping[str, Any]] | None = None,
     **pagination: Any,
 ) -> dict[str, Any]:
@@ -60,4 +61,3 @@ async def resolve_resource_slot_types(
         want_opposite=selected.opposite(page),
     )
     return to_connection(result)
-

@@ -20,8 +20,7 @@ json_scalar = ScalarType("JSON")
 def serialize_decimal(value: Any) -> str:
     if isinstance(value, Decimal):
         # Plain notation, no exponent, no trailing zeros: "2", "0.5", "68719476736".
-        text = format(value.normalize(), "f")
-        return text
+        return format(value.normalize(), "f")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise TypeError(f"Decimal cannot represent {type(value).__name__}")
@@ -31,13 +30,15 @@ def serialize_decimal(value: Any) -> str:
 def parse_decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise GraphQLError(
-            "Decimal takes a string (e.g. \"1.5\") or an integer; send fractions as strings "
+            'Decimal takes a string (e.g. "1.5") or an integer; send fractions as strings '
             "so they stay exact."
         )
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise GraphQLError(f"Decimal cannot parse {value!r}; send a number such as \"1.5\".") from None
+        raise GraphQLError(
+            f'Decimal cannot parse {value!r}; send a number such as "1.5".'
+        ) from None
     if not number.is_finite():
         raise GraphQLError(f"Decimal must be a finite number, got {value!r}.")
     return number
@@ -45,18 +46,18 @@ def parse_decimal(value: Any) -> Decimal:
 
 @uuid_scalar.serializer
 def serialize_uuid(value: Any) -> str:
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
 
 
 @uuid_scalar.value_parser
 def parse_uuid(value: Any) -> uuid.UUID:
     if not isinstance(value, str):
-        raise GraphQLError("UUID takes a string such as \"7f3c1e2a-0d4b-4c53-9a51-3f2b8c6d9e10\".")
+        raise GraphQLError('UUID takes a string such as "7f3c1e2a-0d4b-4c53-9a51-3f2b8c6d9e10".')
     try:
         return uuid.UUID(value)
     except ValueError:
         raise GraphQLError(
-            f"{value!r} is not a UUID; send one such as \"7f3c1e2a-0d4b-4c53-9a51-3f2b8c6d9e10\"."
+            f'{value!r} is not a UUID; send one such as "7f3c1e2a-0d4b-4c53-9a51-3f2b8c6d9e10".'
         ) from None
 
 
@@ -64,14 +65,13 @@ def parse_uuid(value: Any) -> uuid.UUID:
 def serialize_datetime(value: Any) -> str:
     if not isinstance(value, dt.datetime):
         raise TypeError(f"DateTime cannot represent {type(value).__name__}")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
+    moment: dt.datetime = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return moment.isoformat()
 
 
 @datetime_scalar.value_parser
 def parse_datetime(value: Any) -> dt.datetime:
-    hint = "send ISO 8601 with an offset, e.g. \"2026-03-01T12:00:00+00:00\"."
+    hint = 'send ISO 8601 with an offset, e.g. "2026-03-01T12:00:00+00:00".'
     if not isinstance(value, str):
         raise GraphQLError(f"DateTime takes a string; {hint}")
     try:

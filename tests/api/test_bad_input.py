@@ -13,7 +13,9 @@ from tests.conftest import GraphQLClient
 INVALID = "api_generic_invalid-parameters"
 
 
-async def error_of(gql: GraphQLClient, args: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+async def error_of(
+    gql: GraphQLClient, args: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
     header = "($c: String)" if "$c" in args else ""
     body = await gql.post(
         "query" + header + " { resourceSlotTypes(" + args + ") { edges { node { slotName } } } }",
@@ -40,10 +42,22 @@ async def cursor(gql: GraphQLClient, order: str) -> str:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ("first: 2, last: 2", "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) or `limit`/`offset`; this request mixes `first`, `last`."),
-        ("first: 2, limit: 2", "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) or `limit`/`offset`; this request mixes `first`, `limit`."),
-        ("after: $c, offset: 1", "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) or `limit`/`offset`; this request mixes `after`, `offset`."),
-        ("before: $c, first: 1", "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) or `limit`/`offset`; this request mixes `first`, `before`."),
+        (
+            "first: 2, last: 2",
+            "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) or `limit`/`offset`; this request mixes `first`, `last`.",
+        ),
+        (
+            "first: 2, limit: 2",
+            "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) or `limit`/`offset`; this request mixes `first`, `limit`.",
+        ),
+        (
+            "after: $c, offset: 1",
+            "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) or `limit`/`offset`; this request mixes `after`, `offset`.",
+        ),
+        (
+            "before: $c, first: 1",
+            "Use one pagination mode: `first`/`after` (forward), `last`/`before` (backward) or `limit`/`offset`; this request mixes `first`, `before`.",
+        ),
         ("first: 0", "`first` must be a positive number, got 0."),
         ("last: -1", "`last` must be a positive number, got -1."),
         ("limit: 0", "`limit` must be a positive number, got 0."),
@@ -51,10 +65,22 @@ async def cursor(gql: GraphQLClient, order: str) -> str:
         ("first: 1001", "`first` must be at most 1000, got 1001; page on with `after`."),
         ("last: 5000", "`last` must be at most 1000, got 5000; page backward with `before`."),
         ("limit: 1001", "`limit` must be at most 1000, got 1001; page on with `offset`."),
-        ('after: ""', "`after` is an empty string; pass a cursor from a previous page or leave it out."),
-        ("orderBy: [{field: RANK}, {field: RANK, direction: DESC}]", "`orderBy` names RANK more than once; list each field at most once."),
-        ("filter: {OR: []}", "`OR` in ResourceSlotTypeFilter is an empty list; give it at least one filter or leave it out."),
-        ("filter: {slotName: {NOT: []}}", "`NOT` in a StringFilter is an empty list; give it at least one filter or leave it out."),
+        (
+            'after: ""',
+            "`after` is an empty string; pass a cursor from a previous page or leave it out.",
+        ),
+        (
+            "orderBy: [{field: RANK}, {field: RANK, direction: DESC}]",
+            "`orderBy` names RANK more than once; list each field at most once.",
+        ),
+        (
+            "filter: {OR: []}",
+            "`OR` in ResourceSlotTypeFilter is an empty list; give it at least one filter or leave it out.",
+        ),
+        (
+            "filter: {slotName: {NOT: []}}",
+            "`NOT` in a StringFilter is an empty list; give it at least one filter or leave it out.",
+        ),
     ],
 )
 async def test_invalid_arguments(gql: GraphQLClient, args: str, message: str) -> None:
@@ -110,10 +136,22 @@ async def test_cursor_from_another_order_is_refused(gql: GraphQLClient) -> None:
 @pytest.mark.parametrize(
     ("global_id", "message"),
     [
-        ("%%%", "Invalid global ID '%%%': it is not base64 of '<TypeName>:<id>'. Use an `id` value returned by this API."),
-        (base64.b64encode(b"no-colon").decode(), "Invalid global ID 'bm8tY29sb24=': it decodes to 'no-colon', not '<TypeName>:<id>'. Use an `id` value returned by this API."),
-        (base64.b64encode(b"Agent:x").decode(), "Invalid global ID 'QWdlbnQ6eA==': 'Agent' is not a node type (known: ResourceSlotType)."),
-        (base64.b64encode(b"\xff\xfe:x").decode(), "Invalid global ID '//46eA==': it is not base64 of '<TypeName>:<id>'. Use an `id` value returned by this API."),
+        (
+            "%%%",
+            "Invalid global ID '%%%': it is not base64 of '<TypeName>:<id>'. Use an `id` value returned by this API.",
+        ),
+        (
+            base64.b64encode(b"no-colon").decode(),
+            "Invalid global ID 'bm8tY29sb24=': it decodes to 'no-colon', not '<TypeName>:<id>'. Use an `id` value returned by this API.",
+        ),
+        (
+            base64.b64encode(b"Agent:x").decode(),
+            "Invalid global ID 'QWdlbnQ6eA==': 'Agent' is not a node type (known: ResourceSlotType).",
+        ),
+        (
+            base64.b64encode(b"\xff\xfe:x").decode(),
+            "Invalid global ID '//46eA==': it is not base64 of '<TypeName>:<id>'. Use an `id` value returned by this API.",
+        ),
     ],
 )
 async def test_malformed_global_ids(gql: GraphQLClient, global_id: str, message: str) -> None:
@@ -144,7 +182,10 @@ async def test_one_malformed_id_fails_nodes_before_any_sql(gql: GraphQLClient) -
 async def test_nodes_takes_at_most_the_max_page_size(gql: GraphQLClient) -> None:
     good = base64.b64encode(b"ResourceSlotType:cpu").decode()
     body = await gql.post("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [good] * 1001})
-    assert body["errors"][0]["message"] == "`nodes` takes at most 1000 IDs, got 1001; split the request."
+    assert (
+        body["errors"][0]["message"]
+        == "`nodes` takes at most 1000 IDs, got 1001; split the request."
+    )
     assert gql.sql.count == 0
     body = await gql.post("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [good] * 1000})
     assert len(body["data"]["nodes"]) == 1000
@@ -168,9 +209,15 @@ async def test_validation_errors_have_a_code_and_http_400(gql: GraphQLClient) ->
 async def test_wrong_variable_type_is_an_invalid_parameter(gql: GraphQLClient) -> None:
     response = await gql.http.post(
         "/graphql",
-        json={"query": "query($n: Int) { resourceSlotTypes(first: $n) { count } }", "variables": {"n": "x"}},
+        json={
+            "query": "query($n: Int) { resourceSlotTypes(first: $n) { count } }",
+            "variables": {"n": "x"},
+        },
     )
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": INVALID}
-    assert error["message"] == "Variable '$n' has invalid value: Int cannot represent non-integer value: 'x'"
+    assert (
+        error["message"]
+        == "Variable '$n' has invalid value: Int cannot represent non-integer value: 'x'"
+    )

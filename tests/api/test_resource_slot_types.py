@@ -47,7 +47,9 @@ def node_json(row: tuple[str, str, str, str, bool, int]) -> dict[str, Any]:
     }
 
 
-async def names(gql: GraphQLClient, args: str, variables: dict[str, Any] | None = None) -> list[str]:
+async def names(
+    gql: GraphQLClient, args: str, variables: dict[str, Any] | None = None
+) -> list[str]:
     header = "($f: ResourceSlotTypeFilter)" if "$f" in args else ""
     body = await gql.post(
         f"query{header} {{ resourceSlotTypes({args}) {{ edges {{ node {{ slotName }} }} }} }}",
@@ -193,7 +195,8 @@ async def test_offset_alone_uses_the_default_page_size(gql: GraphQLClient) -> No
 
 async def test_order_by_terms_apply_in_list_order(gql: GraphQLClient) -> None:
     got = await names(
-        gql, "limit: 14, orderBy: [{field: DISPLAY_NAME, direction: ASC}, {field: RANK, direction: DESC}]"
+        gql,
+        "limit: 14, orderBy: [{field: DISPLAY_NAME, direction: ASC}, {field: RANK, direction: DESC}]",
     )
     expected = sorted(REGISTRY, key=lambda row: (row[2], -NAMES_BY_RANK.index(row[0])))
     assert got == [row[0] for row in expected]
@@ -225,22 +228,47 @@ async def test_empty_page_has_null_cursors_and_a_count(gql: GraphQLClient) -> No
     [
         ({"slotName": {"equals": "mem"}}, ["mem"]),
         ({"slotName": {"iEquals": "MEM"}}, ["mem"]),
-        ({"slotName": {"startsWith": "atom"}}, ["atom.device", "atom-plus.device", "atom-max.device"]),
-        ({"slotName": {"startsWith": "atom", "notContains": "max"}}, ["atom.device", "atom-plus.device"]),
+        (
+            {"slotName": {"startsWith": "atom"}},
+            ["atom.device", "atom-plus.device", "atom-max.device"],
+        ),
+        (
+            {"slotName": {"startsWith": "atom", "notContains": "max"}},
+            ["atom.device", "atom-plus.device"],
+        ),
         ({"displayName": {"iContains": "gpu"}}, ["cuda.device", "cuda.shares", "rocm.device"]),
-        ({"displayName": {"endsWith": "Device", "iStartsWith": "a"}}, ["atom.device", "atom-plus.device", "atom-max.device"]),
+        (
+            {"displayName": {"endsWith": "Device", "iStartsWith": "a"}},
+            ["atom.device", "atom-plus.device", "atom-max.device"],
+        ),
         ({"slotType": {"notEquals": "count"}}, ["mem"]),
         ({"slotName": {"in": ["cpu", "mem", "nope"]}}, ["cpu", "mem"]),
         ({"slotName": {"iIn": ["CPU", "Mem"]}}, ["cpu", "mem"]),
         ({"slotName": {"notIn": NAMES_BY_RANK[1:]}}, ["cpu"]),
         ({"slotName": {"iNotIn": [n.upper() for n in NAMES_BY_RANK[1:]]}}, ["cpu"]),
         ({"slotName": {"in": []}}, []),
-        ({"slotName": {"notStartsWith": "a", "notEndsWith": ".device", "iNotContains": "M"}}, ["cpu", "cuda.shares"]),
+        (
+            {"slotName": {"notStartsWith": "a", "notEndsWith": ".device", "iNotContains": "M"}},
+            ["cpu", "cuda.shares"],
+        ),
         ({"slotName": {"iNotStartsWith": "C", "iNotEndsWith": "DEVICE"}}, ["mem"]),
-        ({"slotName": {"iNotEquals": "CPU", "notStartsWith": "cuda"}, "slotType": {"equals": "count"}, "displayName": {"iEndsWith": "pu"}}, ["rocm.device", "tpu.device", "ipu.device"]),
-        ({"OR": [{"slotName": {"equals": "cpu"}}, {"slotName": {"equals": "mem"}}]}, ["cpu", "mem"]),
+        (
+            {
+                "slotName": {"iNotEquals": "CPU", "notStartsWith": "cuda"},
+                "slotType": {"equals": "count"},
+                "displayName": {"iEndsWith": "pu"},
+            },
+            ["rocm.device", "tpu.device", "ipu.device"],
+        ),
+        (
+            {"OR": [{"slotName": {"equals": "cpu"}}, {"slotName": {"equals": "mem"}}]},
+            ["cpu", "mem"],
+        ),
         ({"NOT": [{"slotName": {"contains": "."}}]}, ["cpu", "mem"]),
-        ({"AND": [{"slotName": {"contains": "cuda"}}, {"displayName": {"equals": "fGPU"}}]}, ["cuda.shares"]),
+        (
+            {"AND": [{"slotName": {"contains": "cuda"}}, {"displayName": {"equals": "fGPU"}}]},
+            ["cuda.shares"],
+        ),
         ({"slotName": {"OR": [{"equals": "cpu"}, {"equals": "mem"}]}}, ["cpu", "mem"]),
         ({"slotName": {"NOT": [{"contains": "."}]}}, ["cpu", "mem"]),
         ({}, NAMES_BY_RANK),
@@ -298,5 +326,7 @@ async def test_slot_type_lookups_in_one_request_share_a_statement(gql: GraphQLCl
         '{ a: resourceSlotType(slotName: "cpu") { rank } b: resourceSlotType(slotName: "mem") '
         '{ rank } c: node(id: "' + gid("cuda.device") + '") { id } }'
     )
-    assert body == {"data": {"a": {"rank": 100}, "b": {"rank": 200}, "c": {"id": gid("cuda.device")}}}
+    assert body == {
+        "data": {"a": {"rank": 100}, "b": {"rank": 200}, "c": {"id": gid("cuda.device")}}
+    }
     assert gql.sql.count == 1

@@ -1,0 +1,182 @@
+"""Transport: health, readiness, the playground and its assets, content types, body cap."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+import httpx
+import pytest
+
+from app.repositories import resource_slot_types
+from tests.conftest import GraphQLClient
+
+INVALID = "api_generic_invalid-parameters"
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    health = await client.get("/healthz")
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    ready = await client.get("/readyz")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+async def test_playground_page_loads_local_assets_with_integrity(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "GraphiQL.createFetcher" in html
+    assert "resourceSlotTypes(limit: 100" in html  # the saved example operation
+    sources = re.findall(r'(?:src|href)="([^"]+)" integrity="(sha384-[^"]+)"', html)
+    assert {src.rsplit("/", 1)[1] for src, _ in sources} == {
+        "graphiql.min.css",
+        "graphiql.min.js",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    }
+    for src, integrity in sources:
+        # Served by the service itself, never a CDN, and byte-identical to the pinned hash.
+        assert src.startswith("http://testserver/playground-assets/")
+        asset = await client.get(src)
+        assert asset.status_code == 200
+        digest = base64.b64encode(hashlib.sha384(asset.content).digest()).decode()
+        assert integrity == f"sha384-{digest}"
+
+
+async def test_get_runs_queries_from_the_query_string(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/graphql",
+        params={
+            "query": "query Q($n: Int) { resourceSlotTypes(first: $n) { count } }",
+            "variables": '{"n": 1}',
+        },
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"resourceSlotTypes": {"count": 14}}}
+
+
+async def test_get_without_query_or_html_is_a_400_envelope(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"accept": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "GET /graphql needs a `query` parameter (queries only); send mutations and "
+                "larger documents as a POST with Content-Type: application/json.",
+                "extensions": {"code": INVALID},
+            }
+        ]
+    }
+
+
+async def test_get_with_bad_variables_json(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "{ __typename }", "variables": "{"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "The `variables` parameter is not valid JSON."
+
+
+async def test_get_refuses_mutations(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "mutation { __typename }"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"] == {"code": INVALID}
+    assert "data" not in response.json()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "shown"),
+    [
+        ("application/x-www-form-urlencoded", "'application/x-www-form-urlencoded'"),
+        ("text/plain", "'text/plain'"),
+    ],
+)
+async def test_post_takes_json_only(
+    client: httpx.AsyncClient, content_type: str, shown: str
+) -> None:
+    response = await client.post(
+        "/graphql", content=b"query={__typename}", headers={"content-type": content_type}
+    )
+    assert response.status_code == 415
+    assert response.json() == {
+        "errors": [
+            {
+                "message": f"POST /graphql takes Content-Type: application/json, got {shown}.",
+                "extensions": {"code": INVALID},
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "The request body is not valid JSON."),
+        (
+            b'[{"query": "{ __typename }"}]',
+            "The request body must be one JSON object with `query` (batched arrays are not supported).",
+        ),
+        (
+            b'"just a string"',
+            "The request body must be one JSON object with `query` (batched arrays are not supported).",
+        ),
+    ],
+)
+async def test_post_body_must_be_one_json_object(
+    client: httpx.AsyncClient, body: bytes, message: str
+) -> None:
+    response = await client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": message, "extensions": {"code": INVALID}}]}
+
+
+async def test_body_cap(client: httpx.AsyncClient) -> None:
+    padding = " " * (1024 * 1024)
+    response = await client.post(
+        "/graphql",
+        content=('{"query": "{ __typename }"' + padding + "}").encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["message"] == "The request body exceeds 1048576 bytes."
+    just_under = " " * (1024 * 1024 - 40)
+    response = await client.post(
+        "/graphql",
+        content=('{"query": "{ __typename }"' + just_under + "}").encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+async def test_internal_errors_are_masked(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError(
+            "connection to postgresql://admin:secret@db/prod failed: SELECT * FROM x"
+        )
+
+    monkeypatch.setattr(resource_slot_types, "fetch_page", broken)
+    body = await gql.post("{ resourceSlotTypes { count } }")
+    assert body == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Internal server error",
+                "locations": [{"line": 1, "column": 3}],
+                "path": ["resourceSlotTypes"],
+                "extensions": {"code": "backendai_generic_internal-error"},
+            }
+        ],
+    }
+
+
+async def test_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "abc"}
+    )
+    assert response.headers["x-request-id"] == "abc"
+    response = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])

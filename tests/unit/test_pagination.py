@@ -1,0 +1,156 @@
+"""The pagination engine's pure parts: argument rules, ordering, cursors, keyset SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from app.errors import InvalidParameters
+from app.pagination import (
+    Kind,
+    Mode,
+    PageArgs,
+    PageRequest,
+    SortKey,
+    decode_cursor,
+    encode_cursor,
+    keyset_after,
+    resolve_order,
+    validate_page,
+)
+
+t = sa.table(
+    "t",
+    sa.column("name", sa.String),
+    sa.column("rank", sa.Integer),
+    sa.column("used", sa.Numeric),
+    sa.column("at", sa.DateTime(timezone=True)),
+    sa.column("id", sa.Uuid),
+    sa.column("on", sa.Boolean),
+)
+KEYS = {
+    "NAME": SortKey("NAME", t.c.name, Kind.STRING),
+    "RANK": SortKey("RANK", t.c.rank, Kind.INT),
+    "USED": SortKey("USED", t.c.used, Kind.DECIMAL, nullable=True),
+    "AT": SortKey("AT", t.c.at, Kind.DATETIME, nullable=True),
+    "ID": SortKey("ID", t.c.id, Kind.UUID),
+    "ON": SortKey("ON", t.c.on, Kind.BOOL),
+}
+
+
+def page(**kwargs: Any) -> PageRequest:
+    return validate_page(PageArgs(**kwargs), default_size=10, max_size=100)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({}, PageRequest(Mode.FORWARD, 10)),
+        ({"first": 3}, PageRequest(Mode.FORWARD, 3)),
+        ({"after": "c"}, PageRequest(Mode.FORWARD, 10, cursor="c")),
+        ({"first": 100, "after": "c"}, PageRequest(Mode.FORWARD, 100, cursor="c")),
+        ({"last": 4}, PageRequest(Mode.BACKWARD, 4)),
+        ({"before": "c"}, PageRequest(Mode.BACKWARD, 10, cursor="c")),
+        ({"limit": 5}, PageRequest(Mode.OFFSET, 5)),
+        ({"offset": 7}, PageRequest(Mode.OFFSET, 10, offset=7)),
+        ({"limit": 1, "offset": 0}, PageRequest(Mode.OFFSET, 1)),
+    ],
+)
+def test_valid_page_arguments(args: dict[str, Any], expected: PageRequest) -> None:
+    assert page(**args) == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"first": 1, "last": 1},
+        {"after": "c", "before": "c"},
+        {"first": 1, "offset": 0},
+        {"last": 1, "limit": 1},
+        {"first": 0},
+        {"first": 101},
+        {"last": 0},
+        {"limit": -1},
+        {"offset": -1},
+        {"after": ""},
+        {"before": ""},
+    ],
+)
+def test_invalid_page_arguments(args: dict[str, Any]) -> None:
+    with pytest.raises(InvalidParameters):
+        page(**args)
+
+
+def test_tiebreaker_follows_the_last_direction_and_is_not_repeated() -> None:
+    ordering = resolve_order("T", [("RANK", True)], KEYS, [KEYS["NAME"]], [("RANK", False)])
+    assert ordering.signature == "T[RANK:DESC,NAME:DESC]"
+    ordering = resolve_order("T", [], KEYS, [KEYS["NAME"]], [("RANK", False)])
+    assert ordering.signature == "T[RANK:ASC,NAME:ASC]"
+    ordering = resolve_order("T", [("NAME", True), ("RANK", False)], KEYS, [KEYS["NAME"]], [])
+    assert ordering.signature == "T[NAME:DESC,RANK:ASC]"
+
+
+def test_duplicate_order_fields_are_refused() -> None:
+    with pytest.raises(InvalidParameters, match="names RANK more than once"):
+        resolve_order("T", [("RANK", False), ("RANK", True)], KEYS, [KEYS["NAME"]], [])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("NAME", "a:b\u00e9\"'"),
+        ("RANK", -12),
+        ("USED", Decimal("123456789012345678.000001")),
+        ("USED", None),
+        (
+            "AT",
+            dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=9))),
+        ),
+        ("AT", None),
+        ("ID", uuid.UUID("7f3c1e2a-0d4b-4c53-9a51-3f2b8c6d9e10")),
+        ("ON", False),
+    ],
+)
+def test_cursor_round_trip_keeps_exact_values(field: str, value: Any) -> None:
+    ordering = resolve_order("T", [(field, False)], KEYS, [KEYS["RANK"]], [])
+    values = (value, 3) if field != "RANK" else (value,)
+    cursor = encode_cursor(ordering, values)
+    assert decode_cursor(cursor, ordering) == values
+
+
+def test_null_in_a_non_nullable_key_is_a_bad_cursor() -> None:
+    ordering = resolve_order("T", [("RANK", False)], KEYS, [KEYS["NAME"]], [])
+    with pytest.raises(InvalidParameters, match="is not valid"):
+        decode_cursor(encode_cursor(ordering, (None, "x")), ordering)
+
+
+def sql(expression: sa.ColumnElement[bool]) -> str:
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = expression.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return str(compiled)
+
+
+def test_uniform_non_null_order_uses_a_row_comparison() -> None:
+    ordering = resolve_order("T", [("RANK", True)], KEYS, [KEYS["NAME"]], [])
+    assert sql(keyset_after(ordering.terms, (5, "x"))) == "(t.rank, t.name) < (5, 'x')"
+
+
+def test_nullable_keys_spell_out_null_placement() -> None:
+    ascending = resolve_order("T", [("USED", False)], KEYS, [KEYS["NAME"]], [])
+    assert sql(keyset_after(ascending.terms, (Decimal(2), "x"))) == (
+        "t.used > 2 OR t.used IS NULL OR t.used = 2 AND t.name > 'x'"
+    )
+    assert (
+        sql(keyset_after(ascending.terms, (None, "x")))
+        == "false OR t.used IS NULL AND t.name > 'x'"
+    )
+    descending = resolve_order("T", [("USED", True)], KEYS, [KEYS["NAME"]], [])
+    assert sql(keyset_after(descending.terms, (None, "x"))) == (
+        "t.used IS NOT NULL OR t.used IS NULL AND t.name < 'x'"
+    )

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+from graphql import GraphQLError
+
+from app.resolvers.scalars import (
+    parse_datetime,
+    parse_decimal,
+    parse_uuid,
+    serialize_datetime,
+    serialize_decimal,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("4.000000"), "4"),
+        (Decimal("0.000001"), "0.000001"),
+        (Decimal("68719476736.000000"), "68719476736"),
+        (Decimal("123456789012345678.123456"), "123456789012345678.123456"),
+        (Decimal("1E+3"), "1000"),
+        (7, "7"),
+    ],
+)
+def test_decimal_serializes_exactly(value: Decimal | int, text: str) -> None:
+    assert serialize_decimal(value) == text
+
+
+def test_decimal_parses_strings_and_ints_only() -> None:
+    assert parse_decimal("0.1") == Decimal("0.1")
+    assert parse_decimal(3) == Decimal(3)
+    for bad in (0.1, True, "abc", "NaN", "Infinity", None):
+        with pytest.raises(GraphQLError):
+            parse_decimal(bad)
+
+
+def test_uuid_and_datetime() -> None:
+    assert parse_uuid("7F3C1E2A-0D4B-4C53-9A51-3F2B8C6D9E10") == uuid.UUID(
+        "7f3c1e2a-0d4b-4c53-9a51-3f2b8c6d9e10"
+    )
+    with pytest.raises(GraphQLError, match="is not a UUID"):
+        parse_uuid("nope")
+    moment = parse_datetime("2026-03-01T12:00:00+09:00")
+    assert serialize_datetime(moment) == "2026-03-01T12:00:00+09:00"
+    assert serialize_datetime(dt.datetime(2026, 1, 1)) == "2026-01-01T00:00:00+00:00"
+    with pytest.raises(GraphQLError, match="has no UTC offset"):
+        parse_datetime("2026-03-01T12:00:00")
