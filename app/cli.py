@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"slotgraph: GraphQL on http://{settings.host}:{settings.port}/graphql", flush=True)
     if settings.playground:
         print("           open that address in a browser for the playground", flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; ending with SystemExit instead of
+    # the default kill lets atexit stop the embedded PostgreSQL this process started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 

