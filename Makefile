@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check format format-check lint types migrate schema-print bench clean
+.PHONY: help install run test check format format-check lint types migrate schema schema-print bench clean
 
 help:
 	@echo "make run      start the service with demo data on http://127.0.0.1:8000/graphql"
 	@echo "make test     run the test suite against a real (embedded) PostgreSQL"
 	@echo "make check    format check + lint + types + tests"
 	@echo "make migrate  apply database migrations (DATABASE_URL, or the embedded server)"
+	@echo "make schema   write the printed schema to schema.lock.graphql"
 	@echo "make format   format the code"
 	@echo "make bench    run the benchmarks (never part of the tests)"
 
@@ -50,6 +51,9 @@ check: format-check lint types test
 
 migrate: install
 	$(BIN)/python -m app migrate
+
+schema: install
+	$(BIN)/python -m app schema write
 
 schema-print: install
 	@$(BIN)/python -m app schema print

@@ -56,11 +56,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_schema_print(_: argparse.Namespace) -> int:
-    from graphql import print_schema
+    from app.schema import printed_schema
 
-    from app.schema import build_schema
+    sys.stdout.write(printed_schema())
+    return 0
 
-    sys.stdout.write(print_schema(build_schema()) + "\n")
+
+def cmd_schema_write(_: argparse.Namespace) -> int:
+    from app.schema import SCHEMA_LOCK, printed_schema
+
+    SCHEMA_LOCK.write_text(printed_schema())
+    print(f"wrote {SCHEMA_LOCK.name}")
     return 0
 
 
@@ -79,6 +85,10 @@ def parser() -> argparse.ArgumentParser:
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_print = schema_commands.add_parser("print", help="print the full schema SDL")
     schema_print.set_defaults(run=cmd_schema_print)
+    schema_write = schema_commands.add_parser(
+        "write", help="write the printed schema to schema.lock.graphql (commit it)"
+    )
+    schema_write.set_defaults(run=cmd_schema_write)
     return root
 
 

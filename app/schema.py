@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ariadne import load_schema_from_path, make_executable_schema
 from ariadne.types import SchemaBindable
-from graphql import GraphQLSchema
+from graphql import GraphQLSchema, lexicographic_sort_schema, print_schema
 
 from app.resolvers.node import node
 from app.resolvers.query import query
@@ -14,6 +14,8 @@ from app.resolvers.resource_slot_type import resource_slot_type
 from app.resolvers.scalars import datetime_scalar, decimal_scalar, json_scalar, uuid_scalar
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+# The whole schema, printed sorted and committed, so every change shows up in review.
+SCHEMA_LOCK = SCHEMA_DIR.parent / "schema.lock.graphql"
 
 BINDABLES: list[SchemaBindable] = [
     query,
@@ -32,3 +34,7 @@ def type_defs() -> str:
 
 def build_schema() -> GraphQLSchema:
     return make_executable_schema(type_defs(), *BINDABLES, convert_names_case=True)
+
+
+def printed_schema() -> str:
+    return print_schema(lexicographic_sort_schema(build_schema())) + "\n"
