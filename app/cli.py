@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import signal
 import sys
@@ -33,6 +34,25 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+async def _not_ready(settings: Settings) -> str | None:
+    """Why the service cannot start on this database, said before uvicorn starts."""
+    from app.db import Database
+    from app.errors import AppError
+    from app.main import NotMigrated, check_migrated
+
+    database = Database(settings)
+    try:
+        await database.connect()
+        await check_migrated(database)
+    except NotMigrated as error:
+        return str(error)
+    except (AppError, OSError) as error:
+        return f"cannot reach the database ({error}); check DATABASE_URL and that the server is up."
+    finally:
+        await database.disconnect()
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -44,6 +64,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from app.migrate import upgrade
 
         upgrade(settings.database_url)
+    else:
+        problem = asyncio.run(_not_ready(settings))
+        if problem:
+            print(f"slotgraph: {problem}", file=sys.stderr)
+            return 1
     app = create_app(settings)
     print(f"slotgraph: GraphQL on http://{settings.host}:{settings.port}/graphql", flush=True)
     if settings.playground:
@@ -94,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         code: int = args.run(args)
