@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, Response
 
 from app.context import RequestContext
 from app.db import Database
+from app.documents import DocumentCache
 from app.errors import INVALID_PARAMETERS, format_error
 from app.playground import Playground
 from app.settings import Settings
@@ -53,6 +54,7 @@ class GraphQLEndpoint:
         self.database = database
         self.settings = settings
         self.playground = playground
+        self.documents = DocumentCache()
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -123,6 +125,8 @@ class GraphQLEndpoint:
                 self.schema,
                 data,
                 context_value=context,
+                query_parser=self.documents.parse,
+                query_validator=self.documents.validate,
                 debug=self.settings.debug,
                 introspection=self.settings.introspection,
                 error_formatter=format_error,
