@@ -23,15 +23,20 @@ FieldBuilder = Callable[[Any], Expression | None]
 _COMPOSITION = ("and", "or", "not")
 
 
+def array_of(type_: Any, values: Sequence[Any]) -> ColumnElement[Any]:
+    """One array parameter of `type_` values. Strings are cast to unbounded varchar: a cast to
+    varchar(64) would silently truncate longer values, which could then equal stored ones."""
+    item = sa.String() if isinstance(type_, sa.String) else type_
+    return sa.cast(sa.bindparam(None, list(values), type_=ARRAY(item)), ARRAY(item))
+
+
 def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> Expression:
     """`column = ANY(:values)`: one array parameter, whatever the number of values."""
-    array = sa.cast(sa.bindparam(None, list(values), type_=ARRAY(column.type)), ARRAY(column.type))
-    return column == sa.any_(array)
+    return column == sa.any_(array_of(column.type, values))
 
 
 def none_of(column: ColumnElement[Any], values: Sequence[Any]) -> Expression:
-    array = sa.cast(sa.bindparam(None, list(values), type_=ARRAY(column.type)), ARRAY(column.type))
-    return column != sa.all_(array)
+    return column != sa.all_(array_of(column.type, values))
 
 
 def _keep_nulls(column: ColumnElement[Any], expression: Expression, nullable: bool) -> Expression:

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from app.errors import InvalidParameters
+from app.filters import array_of
 
 T = TypeVar("T")
 
@@ -311,8 +312,17 @@ def keyset_after(terms: Sequence[OrderTerm], values: Sequence[Any]) -> ColumnEle
 
 
 @dataclass(frozen=True)
+class Parents:
+    """The parent set of a nested connection: one page per key, all in one statement."""
+
+    column: ColumnElement[Any]  # the child's column that points at its parent
+    keys: Sequence[Any]
+
+
+@dataclass(frozen=True)
 class ConnectionQuery:
-    """What one connection page needs; `where` holds scope, visibility and filter."""
+    """What one connection page needs; `where` holds visibility and filter, `parents` the
+    scope of a nested connection (None for a root connection)."""
 
     source: FromClause
     columns: Sequence[ColumnElement[Any]]
@@ -321,6 +331,7 @@ class ConnectionQuery:
     page: PageRequest
     want_count: bool = False
     want_opposite: bool = False  # hasPreviousPage when forward, hasNextPage when backward
+    parents: Parents | None = None
 
 
 @dataclass(frozen=True)
@@ -335,6 +346,9 @@ _KEY = "_pk{}"
 _TOTAL = "_total"
 _OPPOSITE = "_opposite"
 _ORD = "_ord"
+_PARENT = "_parent"
+
+Shaper = Callable[[Sequence[Any]], list[Slice[T]]]
 
 
 def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
@@ -342,10 +356,18 @@ def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
 
 
 def build_select(
-    query: ConnectionQuery,
-) -> tuple[Select[Any], Callable[[Sequence[Any], Callable[[Any], T]], Slice[T]]]:
-    """One statement for the page (and the count, when selected), and its row shaper."""
-    ordering, page = query.ordering, query.page
+    query: ConnectionQuery, to_record: Callable[[Any], T]
+) -> tuple[Select[Any], Shaper[T]]:
+    """One statement for the pages of every parent (and counts, when selected), and the
+    shaper that turns its rows into one slice per parent key, in the keys' order (a root
+    connection is one slice).
+
+    A nested connection joins `unnest(parent keys) WITH ORDINALITY` LATERAL to its page
+    query, so each parent gets its own keyset seek, ORDER BY and LIMIT n+1 on an index, and
+    per-parent counts are correlated subqueries: the statement count does not grow with the
+    number of parents.
+    """
+    ordering, page, parents = query.ordering, query.page, query.parents
     terms = ordering.terms
     cursor_values = decode_cursor(page.cursor, ordering) if page.cursor is not None else None
 
@@ -358,17 +380,32 @@ def build_select(
         probe_opposite = query.want_opposite and page.offset > 0
     else:
         probe_opposite = query.want_opposite and cursor_values is not None
-    with_meta = query.want_count or probe_opposite
+    nested = parents is not None or query.want_count or probe_opposite
+
+    driver: FromClause | None = None
+    scope: ColumnElement[bool] | None = None
+    if parents is not None:
+        driver = (
+            sa.func.unnest(array_of(parents.column.type, parents.keys))
+            .table_valued("key", with_ordinality="ord")
+            .render_derived()
+            .alias("parent")
+        )
+        scope = parents.column == driver.c.key
+    elif nested:
+        # One row to hang the counts on, so they survive an empty page.
+        driver = sa.select(sa.literal_column("1").label("ord")).subquery("parent")
+    matching = _where(query.where, scope)
 
     order_by = [t.key.column.desc() if t.descending else t.key.column.asc() for t in scan_terms]
     selected = [*query.columns, *(t.key.column.label(_KEY.format(i)) for i, t in enumerate(terms))]
-    if with_meta:
-        # Numbers the rows so the outer query can keep the page's order.
+    if nested:
+        # Numbers the rows so the outer query can keep each page's order.
         selected.append(sa.func.row_number().over(order_by=order_by).label(_ORD))
     inner = (
         sa.select(*selected)
         .select_from(query.source)
-        .where(*_where(query.where, seek))
+        .where(*_where(*matching, seek))
         .order_by(*order_by)
         .limit(page.size + 1)
     )
@@ -376,13 +413,11 @@ def build_select(
         inner = inner.offset(page.offset)
 
     statement: Select[Any] = inner
-    if with_meta:
-        meta_columns: list[ColumnElement[Any]] = []
+    if driver is not None:
+        outer: list[ColumnElement[Any]] = [driver.c.ord.label(_PARENT)]
         if query.want_count:
-            counted = (
-                sa.select(sa.func.count()).select_from(query.source).where(*_where(query.where))
-            )
-            meta_columns.append(counted.scalar_subquery().label(_TOTAL))
+            counted = sa.select(sa.func.count()).select_from(query.source).where(*matching)
+            outer.append(counted.scalar_subquery().label(_TOTAL))
         if probe_opposite:
             behind = None
             if cursor_values is not None:
@@ -391,23 +426,21 @@ def build_select(
             probe: Select[Any] = (
                 sa.select(sa.literal_column("1"))
                 .select_from(query.source)
-                .where(*_where(query.where, behind))
+                .where(*_where(*matching, behind))
             )
-            meta_columns.append(sa.exists(probe).label(_OPPOSITE))
-        # One row of metadata, joined to the page: the metadata survives an empty page.
-        meta = sa.select(*meta_columns).subquery("meta")
+            outer.append(sa.exists(probe).label(_OPPOSITE))
         rows = inner.lateral("page")
         statement = (
-            sa.select(meta, rows)
-            .select_from(meta.outerjoin(rows, sa.true()))
-            .order_by(rows.c[_ORD])
+            sa.select(*outer, rows)
+            .select_from(driver.outerjoin(rows, sa.true()))
+            .order_by(driver.c.ord, rows.c[_ORD])
         )
+    groups = len(parents.keys) if parents is not None else 1
 
-    def shape(fetched: Sequence[Any], to_record: Callable[[Any], T]) -> Slice[T]:
+    def shape_one(rows_list: list[Any]) -> Slice[T]:
         total: int | None = None
         opposite = False
-        rows_list = list(fetched)
-        if with_meta:
+        if nested:
             if rows_list:
                 total = rows_list[0][_TOTAL] if query.want_count else None
                 opposite = bool(rows_list[0][_OPPOSITE]) if probe_opposite else False
@@ -423,10 +456,16 @@ def build_select(
             )
             for row in rows_list
         ]
-        if page.mode is Mode.FORWARD:
-            return Slice(items, has_more, opposite, total)
         if page.mode is Mode.BACKWARD:
             return Slice(items, opposite, has_more, total)
         return Slice(items, has_more, opposite, total)
+
+    def shape(fetched: Sequence[Any]) -> list[Slice[T]]:
+        if driver is None:
+            return [shape_one(list(fetched))]
+        grouped: list[list[Any]] = [[] for _ in range(groups)]
+        for row in fetched:
+            grouped[row[_PARENT] - 1].append(row)
+        return [shape_one(group) for group in grouped]
 
     return statement, shape

@@ -84,9 +84,10 @@ async def fetch_page(
 ) -> Slice[ResourceSlotType]:
     """Slot types are global: every caller sees the whole registry, so the scope is empty."""
     statement, shape = build_select(
-        ConnectionQuery(t, COLUMNS, where, ordering, page, want_count, want_opposite)
+        ConnectionQuery(t, COLUMNS, where, ordering, page, want_count, want_opposite), to_record
     )
-    return shape(await session.fetch_all(statement), to_record)
+    [result] = shape(await session.fetch_all(statement))
+    return result
 
 
 async def fetch_by_names(
