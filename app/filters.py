@@ -113,6 +113,35 @@ def _compose(
     return parts[0] if len(parts) == 1 else sa.and_(*parts)
 
 
+def _value_operators(column: ColumnElement[Any], nullable: bool) -> dict[str, FieldBuilder]:
+    """Operators on exact values: amounts, UUIDs, enum names."""
+    return {
+        "equals": lambda v: column == v,
+        "not_equals": lambda v: _keep_nulls(column, column != v, nullable),
+        "less_than": lambda v: column < v,
+        "less_than_or_equal": lambda v: column <= v,
+        "greater_than": lambda v: column > v,
+        "greater_than_or_equal": lambda v: column >= v,
+        "in": lambda v: any_of(column, v),
+        "not_in": lambda v: _keep_nulls(column, none_of(column, v), nullable),
+    }
+
+
+def value_filter(column: ColumnElement[Any], nullable: bool = False, *, kind: str) -> FieldBuilder:
+    """DecimalFilter, UUIDFilter and the enum filters: the operators their input types have."""
+    operators = _value_operators(column, nullable)
+
+    def build(spec: Mapping[str, Any]) -> Expression | None:
+        return _compose(spec, lambda key, value: operators[key](value), f"a {kind}")
+
+    return build
+
+
+def equals_filter(column: ColumnElement[Any]) -> FieldBuilder:
+    """A plain `field: value` condition, e.g. `schedulable: true`."""
+    return lambda value: column == value
+
+
 def string_filter(column: ColumnElement[Any], nullable: bool = False) -> FieldBuilder:
     operators = _string_operators(column, nullable)
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +25,68 @@ class ResourceSlotType:
     display_icon: str
     number_format: NumberFormat
     rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: str
+    status: str
+    status_changed: datetime | None
+    first_contact: datetime | None
+    lost_at: datetime | None
+    region: str
+    scaling_group: str
+    schedulable: bool
+    addr: str
+    architecture: str
+    version: str
+    compute_plugins: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentResourceSlot:
+    agent_id: str
+    slot_name: str
+    capacity: Decimal
+    used: Decimal
+
+    @property
+    def free(self) -> Decimal:
+        # `used` may exceed a capacity that shrank; nothing is free then.
+        return max(self.capacity - self.used, Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Kernel:
+    id: UUID
+    session_id: UUID
+    session_name: str | None
+    session_type: str
+    cluster_mode: str
+    cluster_size: int
+    cluster_role: str
+    cluster_idx: int
+    local_rank: int
+    cluster_hostname: str
+    agent: str | None
+    scaling_group: str | None
+    domain_name: str
+    group_id: UUID
+    user_uuid: UUID
+    access_key: str | None
+    image: str | None
+    container_id: str | None
+    status: str
+    result: str
+    created_at: datetime | None
+    terminated_at: datetime | None
+    starts_at: datetime | None
+    startup_command: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class KernelResourceAllocation:
+    kernel_id: UUID
+    slot_name: str
+    requested: Decimal
+    used: Decimal | None

@@ -8,10 +8,13 @@ from ariadne import load_schema_from_path, make_executable_schema
 from ariadne.types import SchemaBindable
 from graphql import GraphQLSchema, lexicographic_sort_schema, print_schema
 
+from app.resolvers.agent import agent, agent_system_info
+from app.resolvers.kernel import kernel
 from app.resolvers.node import node
 from app.resolvers.query import query
 from app.resolvers.resource_slot_type import resource_slot_type
 from app.resolvers.scalars import datetime_scalar, decimal_scalar, json_scalar, uuid_scalar
+from app.resolvers.slots import agent_resource_slot, kernel_resource_allocation
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 # The whole schema, printed sorted and committed, so every change shows up in review.
@@ -21,6 +24,11 @@ BINDABLES: list[SchemaBindable] = [
     query,
     node,
     resource_slot_type,
+    agent,
+    agent_system_info,
+    agent_resource_slot,
+    kernel,
+    kernel_resource_allocation,
     decimal_scalar,
     uuid_scalar,
     datetime_scalar,

@@ -64,6 +64,27 @@ def database_url() -> Iterator[str]:
         yield url
 
 
+# The deterministic demo cluster every test run loads (agents i-node00001…).
+DEMO_AGENTS, DEMO_KERNELS, DEMO_SEED = 120, 1500, 7
+
+
+@pytest.fixture(scope="session")
+def demo_loaded(database_url: str) -> None:
+    from app import demo
+
+    asyncio.run(
+        demo.load(database_url, demo.generate(DEMO_AGENTS, DEMO_KERNELS, DEMO_SEED), replace=False)
+    )
+
+
+@pytest.fixture(scope="session")
+def cluster(database_url: str) -> None:
+    """The hand-made i-fx-* cluster of tests/api/cluster_fixture.py."""
+    from tests.api import cluster_fixture
+
+    asyncio.run(cluster_fixture.load(database_url))
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return replace(Settings(), database_url=database_url, debug=False)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
@@ -13,8 +14,9 @@ from graphql import (
     SelectionSetNode,
 )
 
-from app.context import Info
+from app.context import Info, context_of
 from app.pagination import Mode, PageArgs, PageRequest, Slice, validate_page
+from app.repositories.base import ConnectionSpec
 from app.settings import Settings
 
 
@@ -94,3 +96,44 @@ def to_connection(page: Slice[Any]) -> dict[str, Any]:
         },
         "count": page.total,
     }
+
+
+async def resolve_connection(
+    info: Info,
+    spec: ConnectionSpec[Any],
+    args: Mapping[str, Any],
+    *,
+    parent: Any = None,
+) -> dict[str, Any]:
+    """Every connection field, root or nested: arguments are checked before any SQL runs;
+    a nested one is loaded for all parents at once through a loader keyed by its arguments
+    and by what the query selects."""
+    context = context_of(info)
+    page = page_request(args, context.settings)
+    ordering = spec.resolve_order(order_terms(args.get("order_by")))
+    where = spec.build_filter(args.get("filter"))
+    selected = wants(info)
+    want_count, want_opposite = selected.count, selected.opposite(page)
+
+    async def fetch(parents: Sequence[Any] | None) -> list[Slice[Any]]:
+        return await spec.fetch(
+            context.session,
+            where,
+            ordering,
+            page,
+            want_count=want_count,
+            want_opposite=want_opposite,
+            parents=parents,
+        )
+
+    if parent is None:
+        [result] = await fetch(None)
+        return to_connection(result)
+    key = (
+        spec.name,
+        orjson.dumps(args, default=str, option=orjson.OPT_SORT_KEYS),
+        want_count,
+        want_opposite,
+    )
+    loader = context.loaders.connection(key, fetch)
+    return to_connection(await loader.load(parent))

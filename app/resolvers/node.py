@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ariadne import InterfaceType
@@ -11,18 +13,67 @@ from ariadne import InterfaceType
 from app.context import RequestContext
 from app.errors import InvalidParameters
 from app.ids import decode_global_id
-from app.records import ResourceSlotType
+from app.records import (
+    Agent,
+    AgentResourceSlot,
+    Kernel,
+    KernelResourceAllocation,
+    ResourceSlotType,
+)
 
-Fetch = Callable[[RequestContext, str], Awaitable[object | None]]
 
-# Type name -> how to load a raw id of it. Each goes through a per-request DataLoader, so
-# any number of IDs of one type cost one statement.
-_FETCHERS: Mapping[str, Fetch] = {
-    "ResourceSlotType": lambda context, raw: context.loaders.slot_type.load(raw),
+class _BadRawId(ValueError):
+    pass
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise _BadRawId(f"{raw!r} is not a UUID") from None
+
+
+def _pair(raw: str) -> tuple[str, str]:
+    # Agent ids never contain ':', slot names may: split on the first one only.
+    owner, sep, slot_name = raw.partition(":")
+    if not sep or not owner or not slot_name:
+        raise _BadRawId(f"{raw!r} is not '<owner>:<slot name>'")
+    return owner, slot_name
+
+
+def _uuid_pair(raw: str) -> tuple[uuid.UUID, str]:
+    owner, slot_name = _pair(raw)
+    return _uuid(owner), slot_name
+
+
+@dataclass(frozen=True)
+class _NodeType:
+    parse: Callable[[str], Any]
+    load: Callable[[RequestContext, Any], Awaitable[object | None]]
+
+
+# Type name -> how to read its raw id and load it. Each load goes through a per-request
+# DataLoader, so any number of IDs of one type cost one statement.
+_NODE_TYPES: Mapping[str, _NodeType] = {
+    "ResourceSlotType": _NodeType(_text, lambda c, key: c.loaders.slot_type.load(key)),
+    "AgentV2": _NodeType(_text, lambda c, key: c.loaders.agent.load(key)),
+    "KernelV2": _NodeType(_uuid, lambda c, key: c.loaders.kernel.load(key)),
+    "AgentResourceSlot": _NodeType(_pair, lambda c, key: c.loaders.agent_slot.load(key)),
+    "KernelResourceAllocation": _NodeType(
+        _uuid_pair, lambda c, key: c.loaders.allocation.load(key)
+    ),
 }
 
 _TYPE_NAMES: Mapping[type, str] = {
     ResourceSlotType: "ResourceSlotType",
+    Agent: "AgentV2",
+    Kernel: "KernelV2",
+    AgentResourceSlot: "AgentResourceSlot",
+    KernelResourceAllocation: "KernelResourceAllocation",
 }
 
 node = InterfaceType("Node")
@@ -33,20 +84,26 @@ def resolve_node_type(obj: Any, *_: Any) -> str:
     return _TYPE_NAMES[type(obj)]
 
 
-def _parse(global_id: str) -> tuple[Fetch, str]:
+def _parse(global_id: str) -> tuple[_NodeType, Any]:
     type_name, raw_id = decode_global_id(global_id)
-    fetch = _FETCHERS.get(type_name)
-    if fetch is None:
-        known = ", ".join(sorted(_FETCHERS))
+    node_type = _NODE_TYPES.get(type_name)
+    if node_type is None:
+        known = ", ".join(sorted(_NODE_TYPES))
         raise InvalidParameters(
             f"Invalid global ID {global_id!r}: {type_name!r} is not a node type (known: {known})."
         )
-    return fetch, raw_id
+    try:
+        return node_type, node_type.parse(raw_id)
+    except _BadRawId as error:
+        raise InvalidParameters(
+            f"Invalid global ID {global_id!r}: its {type_name} id {error}. "
+            "Use an `id` value returned by this API."
+        ) from None
 
 
 async def resolve_global_id(context: RequestContext, global_id: str) -> object | None:
-    fetch, raw_id = _parse(global_id)
-    return await fetch(context, raw_id)
+    node_type, key = _parse(global_id)
+    return await node_type.load(context, key)
 
 
 async def resolve_global_ids(
@@ -54,4 +111,4 @@ async def resolve_global_ids(
 ) -> list[object | None]:
     # Decode every ID first: one malformed ID fails the field before any SQL runs.
     parsed = [_parse(global_id) for global_id in global_ids]
-    return list(await asyncio.gather(*(fetch(context, raw) for fetch, raw in parsed)))
+    return list(await asyncio.gather(*(t.load(context, key) for t, key in parsed)))

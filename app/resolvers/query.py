@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from ariadne import QueryType
 
 from app.context import Info, context_of
 from app.errors import InvalidParameters
-from app.records import ResourceSlotType
-from app.repositories import resource_slot_types
-from app.resolvers.connection import order_terms, page_request, to_connection, wants
+from app.records import Kernel, ResourceSlotType
+from app.repositories import agents, kernels, resource_slot_types
+from app.resolvers.connection import resolve_connection
 from app.resolvers.node import resolve_global_id, resolve_global_ids
 
 query = QueryType()
@@ -39,25 +40,20 @@ async def resolve_resource_slot_type(
 
 
 @query.field("resourceSlotTypes")
-async def resolve_resource_slot_types(
-    _: None,
-    info: Info,
-    filter: Mapping[str, Any] | None = None,
-    order_by: Sequence[Mapping[str, Any]] | None = None,
-    **pagination: Any,
-) -> dict[str, Any]:
-    context = context_of(info)
-    # Every argument is checked before any SQL runs.
-    page = page_request(pagination, context.settings)
-    ordering = resource_slot_types.resolve_order(order_terms(order_by))
-    where = resource_slot_types.build_filter(filter)
-    selected = wants(info)
-    result = await resource_slot_types.fetch_page(
-        context.session,
-        where,
-        ordering,
-        page,
-        want_count=selected.count,
-        want_opposite=selected.opposite(page),
-    )
-    return to_connection(result)
+async def resolve_resource_slot_types(_: None, info: Info, **args: Any) -> dict[str, Any]:
+    return await resolve_connection(info, resource_slot_types.CONNECTION, args)
+
+
+@query.field("agentsV2")
+async def resolve_agents(_: None, info: Info, **args: Any) -> dict[str, Any]:
+    return await resolve_connection(info, agents.CONNECTION, args)
+
+
+@query.field("kernelV2")
+async def resolve_kernel(_: None, info: Info, id: UUID) -> Kernel | None:
+    return await context_of(info).loaders.kernel.load(id)
+
+
+@query.field("adminKernelsV2")
+async def resolve_admin_kernels(_: None, info: Info, **args: Any) -> dict[str, Any]:
+    return await resolve_connection(info, kernels.CONNECTION, args)

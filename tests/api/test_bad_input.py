@@ -146,7 +146,7 @@ async def test_cursor_from_another_order_is_refused(gql: GraphQLClient) -> None:
         ),
         (
             base64.b64encode(b"Agent:x").decode(),
-            "Invalid global ID 'QWdlbnQ6eA==': 'Agent' is not a node type (known: ResourceSlotType).",
+            "Invalid global ID 'QWdlbnQ6eA==': 'Agent' is not a node type (known: AgentResourceSlot, AgentV2, KernelResourceAllocation, KernelV2, ResourceSlotType).",
         ),
         (
             base64.b64encode(b"\xff\xfe:x").decode(),

@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from app.repositories import resource_slot_types
+from app.db import RequestSession
 from tests.conftest import GraphQLClient
 
 INVALID = "api_generic_invalid-parameters"
@@ -158,7 +158,8 @@ async def test_internal_errors_are_masked(
             "connection to postgresql://admin:secret@db/prod failed: SELECT * FROM x"
         )
 
-    monkeypatch.setattr(resource_slot_types, "fetch_page", broken)
+    # A fault no handler expects, with secrets in its message.
+    monkeypatch.setattr(RequestSession, "fetch_all", broken)
     body = await gql.post("{ resourceSlotTypes { count } }")
     assert body == {
         "data": None,

@@ -12,15 +12,67 @@ from app import records
 from app.schema import build_schema
 
 # Objects each GraphQL type is served from: a record class, or the dict keys a resolver builds.
+EDGE = {"cursor", "node"}
+CONNECTION = {"edges", "page_info", "count"}
 SOURCES: dict[str, type | set[str]] = {
     "ResourceSlotType": records.ResourceSlotType,
     "NumberFormat": records.NumberFormat,
     "PageInfo": {"has_next_page", "has_previous_page", "start_cursor", "end_cursor"},
-    "ResourceSlotTypeEdge": {"cursor", "node"},
-    "ResourceSlotTypeConnection": {"edges", "page_info", "count"},
+    "ResourceSlotTypeEdge": EDGE,
+    "ResourceSlotTypeConnection": CONNECTION,
+    "AgentV2": records.Agent,
+    "AgentV2Edge": EDGE,
+    "AgentV2Connection": CONNECTION,
+    "AgentStatusInfo": records.Agent,
+    "AgentSystemInfo": records.Agent,
+    "AgentNetworkInfo": records.Agent,
+    "AgentResource": {"capacity", "used", "free"},
+    "ComputePlugins": {"entries"},
+    "ComputePluginEntry": {"plugin_name", "value"},
+    "AgentResourceSlot": records.AgentResourceSlot,
+    "AgentResourceSlotEdge": EDGE,
+    "AgentResourceConnection": CONNECTION,
+    "KernelV2": records.Kernel,
+    "KernelV2Edge": EDGE,
+    "KernelV2Connection": CONNECTION,
+    "KernelV2SessionInfo": {"session_id", "name", "session_type"},
+    "KernelV2UserInfo": {"user_id", "access_key", "domain_name", "group_id"},
+    "KernelV2ClusterInfo": records.Kernel,
+    "KernelV2ResourceInfo": {"agent_id", "resource_group_name", "container_id"},
+    "KernelV2LifecycleInfo": records.Kernel,
+    "KernelResourceAllocation": records.KernelResourceAllocation,
+    "KernelResourceAllocationEdge": EDGE,
+    "ResourceAllocationConnection": CONNECTION,
 }
 # Fields computed by a resolver of ours rather than read from the source.
-COMPUTED = {("ResourceSlotType", "id")}
+COMPUTED = {
+    ("ResourceSlotType", "id"),
+    ("AgentV2", "id"),
+    ("AgentV2", "statusInfo"),
+    ("AgentV2", "systemInfo"),
+    ("AgentV2", "networkInfo"),
+    ("AgentV2", "resourceInfo"),
+    ("AgentV2", "containerCount"),
+    ("AgentV2", "kernels"),
+    ("AgentV2", "resourceSlots"),
+    ("AgentSystemInfo", "computePlugins"),
+    ("AgentResourceSlot", "id"),
+    ("AgentResourceSlot", "slotType"),
+    ("KernelV2", "id"),
+    ("KernelV2", "sessionInfo"),
+    ("KernelV2", "userInfo"),
+    ("KernelV2", "cluster"),
+    ("KernelV2", "resource"),
+    ("KernelV2", "lifecycle"),
+    ("KernelV2", "agent"),
+    ("KernelV2", "resourceAllocations"),
+    ("KernelResourceAllocation", "id"),
+    ("KernelResourceAllocation", "slotType"),
+}
+
+
+def _properties(cls: type) -> set[str]:
+    return {name for name, value in vars(cls).items() if isinstance(value, property)}
 
 
 def _ours(resolver: object) -> bool:
@@ -50,7 +102,9 @@ def test_every_object_field_is_bound_or_backed_by_its_source() -> None:
     for type_name, graphql_type in types.items():
         source = SOURCES[type_name]
         available = (
-            {f.name for f in dataclasses.fields(source)} if isinstance(source, type) else source
+            {f.name for f in dataclasses.fields(source)} | _properties(source)
+            if isinstance(source, type)
+            else source
         )
         for field_name, field in graphql_type.fields.items():
             if (type_name, field_name) in COMPUTED:

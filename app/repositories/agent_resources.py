@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from app.db import RequestSession, Row
+from app.filters import any_of, string_filter, value_filter
+from app.pagination import Kind, SortKey
+from app.records import AgentResourceSlot
+from app.repositories.base import ConnectionSpec, fetch_by_pairs
+from app.tables import agent_resources as t
+
+COLUMNS = (t.c.agent_id, t.c.slot_name, t.c.capacity, t.c.used)
+
+
+def to_record(row: Row) -> AgentResourceSlot:
+    return AgentResourceSlot(
+        agent_id=row["agent_id"],
+        slot_name=row["slot_name"],
+        capacity=row["capacity"],
+        used=row["used"],
+    )
+
+
+SLOT_NAME = SortKey("SLOT_NAME", t.c.slot_name, Kind.STRING)
+
+CONNECTION = ConnectionSpec(
+    name="AgentResourceSlot",
+    source=t,
+    columns=COLUMNS,
+    sort_keys={
+        "SLOT_NAME": SLOT_NAME,
+        "CAPACITY": SortKey("CAPACITY", t.c.capacity, Kind.DECIMAL),
+        "USED": SortKey("USED", t.c.used, Kind.DECIMAL),
+    },
+    # Unique within one agent, which is the only scope this connection has.
+    tiebreak=(SLOT_NAME,),
+    default_order=(("SLOT_NAME", False),),
+    filter_type="AgentResourceSlotFilter",
+    filter_fields={
+        "slot_name": string_filter(t.c.slot_name),
+        "capacity": value_filter(t.c.capacity, kind="DecimalFilter"),
+        "used": value_filter(t.c.used, kind="DecimalFilter"),
+    },
+    to_record=to_record,
+    parent_column=t.c.agent_id,
+)
+
+
+async def fetch_by_keys(
+    session: RequestSession, keys: Sequence[tuple[str, str]]
+) -> list[AgentResourceSlot | None]:
+    return await fetch_by_pairs(
+        session,
+        t,
+        COLUMNS,
+        (t.c.agent_id, t.c.slot_name),
+        keys,
+        to_record,
+        lambda r: (r.agent_id, r.slot_name),
+    )
+
+
+async def fetch_by_agents(
+    session: RequestSession, agent_ids: Sequence[str]
+) -> list[list[AgentResourceSlot]]:
+    """Every slot of each agent (for its resourceInfo maps): one statement."""
+    statement = sa.select(*COLUMNS).where(any_of(t.c.agent_id, agent_ids)).order_by(t.c.slot_name)
+    grouped: dict[str, list[AgentResourceSlot]] = {agent_id: [] for agent_id in agent_ids}
+    for row in await session.fetch_all(statement):
+        grouped[row["agent_id"]].append(to_record(row))
+    return [grouped[agent_id] for agent_id in agent_ids]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from app.db import RequestSession, Row
+from app.filters import any_of, equals_filter, none_of, string_filter, value_filter
+from app.pagination import Kind, SortKey
+from app.records import Agent
+from app.repositories.base import ConnectionSpec, fetch_by_keys
+from app.tables import agents as t
+from app.tables import kernels
+
+COLUMNS = (
+    t.c.id,
+    t.c.status,
+    t.c.status_changed,
+    t.c.first_contact,
+    t.c.lost_at,
+    t.c.region,
+    t.c.scaling_group,
+    t.c.schedulable,
+    t.c.addr,
+    t.c.architecture,
+    t.c.version,
+    t.c.compute_plugins,
+)
+
+# Kernels still holding (or about to hold) a container on their agent.
+FINISHED_KERNEL_STATUSES = ("TERMINATED", "CANCELLED")
+
+
+def to_record(row: Row) -> Agent:
+    return Agent(
+        id=row["id"],
+        status=row["status"],
+        status_changed=row["status_changed"],
+        first_contact=row["first_contact"],
+        lost_at=row["lost_at"],
+        region=row["region"],
+        scaling_group=row["scaling_group"],
+        schedulable=row["schedulable"],
+        addr=row["addr"],
+        architecture=row["architecture"],
+        version=row["version"],
+        compute_plugins=row["compute_plugins"] or {},
+    )
+
+
+ID = SortKey("ID", t.c.id, Kind.STRING)
+
+CONNECTION = ConnectionSpec(
+    name="AgentV2",
+    source=t,
+    columns=COLUMNS,
+    sort_keys={
+        "ID": ID,
+        "STATUS": SortKey("STATUS", t.c.status, Kind.STRING),
+        "FIRST_CONTACT": SortKey("FIRST_CONTACT", t.c.first_contact, Kind.DATETIME, nullable=True),
+        "SCALING_GROUP": SortKey("SCALING_GROUP", t.c.scaling_group, Kind.STRING),
+        "SCHEDULABLE": SortKey("SCHEDULABLE", t.c.schedulable, Kind.BOOL),
+    },
+    tiebreak=(ID,),
+    default_order=(("ID", False),),
+    filter_type="AgentFilter",
+    filter_fields={
+        "id": string_filter(t.c.id),
+        "status": value_filter(t.c.status, kind="AgentStatusFilter"),
+        "schedulable": equals_filter(t.c.schedulable),
+        "scaling_group": string_filter(t.c.scaling_group),
+        "region": string_filter(t.c.region),
+    },
+    to_record=to_record,
+)
+
+
+async def fetch_by_ids(session: RequestSession, ids: Sequence[str]) -> list[Agent | None]:
+    return await fetch_by_keys(session, COLUMNS, t.c.id, ids, to_record, lambda r: r.id)
+
+
+async def container_counts(session: RequestSession, ids: Sequence[str]) -> list[int]:
+    """Per agent, how many of its kernels are not finished: one grouped statement."""
+    statement = (
+        sa.select(kernels.c.agent, sa.func.count().label("n"))
+        .where(any_of(kernels.c.agent, ids), none_of(kernels.c.status, FINISHED_KERNEL_STATUSES))
+        .group_by(kernels.c.agent)
+    )
+    counts = {row["agent"]: row["n"] for row in await session.fetch_all(statement)}
+    return [counts.get(agent_id, 0) for agent_id in ids]

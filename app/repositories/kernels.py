@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from app.db import RequestSession, Row
+from app.filters import value_filter
+from app.pagination import Kind, SortKey
+from app.records import Kernel
+from app.repositories.base import ConnectionSpec, fetch_by_keys
+from app.tables import kernels as t
+
+COLUMNS = (
+    t.c.id,
+    t.c.session_id,
+    t.c.session_name,
+    t.c.session_type,
+    t.c.cluster_mode,
+    t.c.cluster_size,
+    t.c.cluster_role,
+    t.c.cluster_idx,
+    t.c.local_rank,
+    t.c.cluster_hostname,
+    t.c.agent,
+    t.c.scaling_group,
+    t.c.domain_name,
+    t.c.group_id,
+    t.c.user_uuid,
+    t.c.access_key,
+    t.c.image,
+    t.c.container_id,
+    t.c.status,
+    t.c.result,
+    t.c.created_at,
+    t.c.terminated_at,
+    t.c.starts_at,
+    t.c.startup_command,
+)
+
+
+def to_record(row: Row) -> Kernel:
+    return Kernel(**{column.name: row[column.name] for column in COLUMNS})
+
+
+ID = SortKey("ID", t.c.id, Kind.UUID)
+
+# Root (`adminKernelsV2`) and nested (`AgentV2.kernels`) share filter and order; only the
+# scope differs.
+CONNECTION = ConnectionSpec(
+    name="KernelV2",
+    source=t,
+    columns=COLUMNS,
+    sort_keys={
+        "CREATED_AT": SortKey("CREATED_AT", t.c.created_at, Kind.DATETIME, nullable=True),
+        "TERMINATED_AT": SortKey("TERMINATED_AT", t.c.terminated_at, Kind.DATETIME, nullable=True),
+        "STATUS": SortKey("STATUS", t.c.status, Kind.STRING),
+        "CLUSTER_MODE": SortKey("CLUSTER_MODE", t.c.cluster_mode, Kind.STRING),
+        "CLUSTER_HOSTNAME": SortKey("CLUSTER_HOSTNAME", t.c.cluster_hostname, Kind.STRING),
+        "CLUSTER_IDX": SortKey("CLUSTER_IDX", t.c.cluster_idx, Kind.INT),
+    },
+    tiebreak=(ID,),
+    default_order=(("CREATED_AT", True),),
+    filter_type="KernelV2Filter",
+    filter_fields={
+        "id": value_filter(t.c.id, kind="UUIDFilter"),
+        "status": value_filter(t.c.status, kind="KernelV2StatusFilter"),
+        "session_id": value_filter(t.c.session_id, kind="UUIDFilter"),
+    },
+    to_record=to_record,
+    parent_column=t.c.agent,
+)
+
+
+async def fetch_by_ids(session: RequestSession, ids: Sequence[UUID]) -> list[Kernel | None]:
+    return await fetch_by_keys(session, COLUMNS, t.c.id, ids, to_record, lambda r: r.id)

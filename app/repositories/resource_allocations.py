@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from app.db import RequestSession, Row
+from app.filters import string_filter, value_filter
+from app.pagination import Kind, SortKey
+from app.records import KernelResourceAllocation
+from app.repositories.base import ConnectionSpec, fetch_by_pairs
+from app.tables import resource_allocations as t
+
+COLUMNS = (t.c.kernel_id, t.c.slot_name, t.c.requested, t.c.used)
+
+
+def to_record(row: Row) -> KernelResourceAllocation:
+    return KernelResourceAllocation(
+        kernel_id=row["kernel_id"],
+        slot_name=row["slot_name"],
+        requested=row["requested"],
+        used=row["used"],
+    )
+
+
+SLOT_NAME = SortKey("SLOT_NAME", t.c.slot_name, Kind.STRING)
+
+CONNECTION = ConnectionSpec(
+    name="KernelResourceAllocation",
+    source=t,
+    columns=COLUMNS,
+    sort_keys={
+        "SLOT_NAME": SLOT_NAME,
+        "REQUESTED": SortKey("REQUESTED", t.c.requested, Kind.DECIMAL),
+        # Null until measured: last ascending, first descending.
+        "USED": SortKey("USED", t.c.used, Kind.DECIMAL, nullable=True),
+    },
+    tiebreak=(SLOT_NAME,),
+    default_order=(("SLOT_NAME", False),),
+    filter_type="KernelResourceAllocationFilter",
+    filter_fields={
+        "slot_name": string_filter(t.c.slot_name),
+        "requested": value_filter(t.c.requested, kind="DecimalFilter"),
+        "used": value_filter(t.c.used, nullable=True, kind="DecimalFilter"),
+    },
+    to_record=to_record,
+    parent_column=t.c.kernel_id,
+)
+
+
+async def fetch_by_keys(
+    session: RequestSession, keys: Sequence[tuple[UUID, str]]
+) -> list[KernelResourceAllocation | None]:
+    return await fetch_by_pairs(
+        session,
+        t,
+        COLUMNS,
+        (t.c.kernel_id, t.c.slot_name),
+        keys,
+        to_record,
+        lambda r: (r.kernel_id, r.slot_name),
+    )

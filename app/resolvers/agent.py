@@ -1,0 +1,68 @@
+"""AgentV2 and the objects it is made of. The info objects are views of the agent record
+itself; amounts are shown as exact decimal strings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from ariadne import ObjectType
+
+from app.context import Info, context_of
+from app.ids import encode_global_id
+from app.records import Agent
+from app.repositories import agent_resources, kernels
+from app.resolvers.connection import resolve_connection
+from app.resolvers.scalars import serialize_decimal
+
+agent = ObjectType("AgentV2")
+agent_system_info = ObjectType("AgentSystemInfo")
+
+
+@agent.field("id")
+def resolve_id(obj: Agent, _: Info) -> str:
+    return encode_global_id("AgentV2", obj.id)
+
+
+def _itself(obj: Agent, _: Info) -> Agent:
+    return obj
+
+
+agent.set_field("statusInfo", _itself)
+agent.set_field("systemInfo", _itself)
+agent.set_field("networkInfo", _itself)
+
+
+@agent.field("resourceInfo")
+async def resolve_resource_info(obj: Agent, info: Info) -> dict[str, dict[str, str]]:
+    slots = await context_of(info).loaders.agent_slots.load(obj.id)
+    return {
+        "capacity": {s.slot_name: serialize_decimal(s.capacity) for s in slots},
+        "used": {s.slot_name: serialize_decimal(s.used) for s in slots},
+        "free": {s.slot_name: serialize_decimal(s.free) for s in slots},
+    }
+
+
+@agent.field("containerCount")
+async def resolve_container_count(obj: Agent, info: Info) -> int:
+    return await context_of(info).loaders.container_count.load(obj.id)
+
+
+@agent.field("kernels")
+async def resolve_kernels(obj: Agent, info: Info, **args: Any) -> dict[str, Any]:
+    return await resolve_connection(info, kernels.CONNECTION, args, parent=obj.id)
+
+
+@agent.field("resourceSlots")
+async def resolve_resource_slots(obj: Agent, info: Info, **args: Any) -> dict[str, Any]:
+    return await resolve_connection(info, agent_resources.CONNECTION, args, parent=obj.id)
+
+
+@agent_system_info.field("computePlugins")
+def resolve_compute_plugins(obj: Agent, _: Info) -> dict[str, list[dict[str, str]]]:
+    return {
+        "entries": [
+            {"plugin_name": name, "value": orjson.dumps(value).decode()}
+            for name, value in sorted(obj.compute_plugins.items())
+        ]
+    }
