@@ -8,19 +8,14 @@ from app.db import RequestSession, Row
 from app.filters import any_of, string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import AgentResourceSlot
-from app.repositories.base import ConnectionSpec, fetch_by_pairs
+from app.repositories.base import ConnectionSpec, fetch_by_pairs, from_row
 from app.tables import agent_resources as t
 
 COLUMNS = (t.c.agent_id, t.c.slot_name, t.c.capacity, t.c.used)
 
 
 def to_record(row: Row) -> AgentResourceSlot:
-    return AgentResourceSlot(
-        agent_id=row["agent_id"],
-        slot_name=row["slot_name"],
-        capacity=row["capacity"],
-        used=row["used"],
-    )
+    return from_row(AgentResourceSlot, row)
 
 
 SLOT_NAME = SortKey("SLOT_NAME", t.c.slot_name, Kind.STRING)

@@ -8,7 +8,7 @@ from app.db import RequestSession, Row
 from app.filters import any_of, equals_filter, none_of, string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import Agent
-from app.repositories.base import ConnectionSpec, fetch_by_keys
+from app.repositories.base import ConnectionSpec, fetch_by_keys, from_row
 from app.tables import agents as t
 from app.tables import kernels
 
@@ -32,20 +32,7 @@ FINISHED_KERNEL_STATUSES = ("TERMINATED", "CANCELLED")
 
 
 def to_record(row: Row) -> Agent:
-    return Agent(
-        id=row["id"],
-        status=row["status"],
-        status_changed=row["status_changed"],
-        first_contact=row["first_contact"],
-        lost_at=row["lost_at"],
-        region=row["region"],
-        scaling_group=row["scaling_group"],
-        schedulable=row["schedulable"],
-        addr=row["addr"],
-        architecture=row["architecture"],
-        version=row["version"],
-        compute_plugins=row["compute_plugins"] or {},
-    )
+    return from_row(Agent, row, compute_plugins=row["compute_plugins"] or {})
 
 
 ID = SortKey("ID", t.c.id, Kind.STRING)

@@ -4,9 +4,10 @@ pagination engine and the one filter engine."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, FromClause
@@ -24,8 +25,20 @@ from app.pagination import (
     resolve_order,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+else:
+    DataclassInstance = object
+
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
+R = TypeVar("R", bound=DataclassInstance)
+
+
+def from_row(cls: type[R], row: Row, **overrides: Any) -> R:
+    """A record from a row whose column names are the record's field names."""
+    values = {f.name: row[f.name] for f in dataclasses.fields(cls) if f.name not in overrides}
+    return cls(**values, **overrides)
 
 
 @dataclass(frozen=True)

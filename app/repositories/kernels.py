@@ -7,7 +7,7 @@ from app.db import RequestSession, Row
 from app.filters import value_filter
 from app.pagination import Kind, SortKey
 from app.records import Kernel
-from app.repositories.base import ConnectionSpec, fetch_by_keys
+from app.repositories.base import ConnectionSpec, fetch_by_keys, from_row
 from app.tables import kernels as t
 
 COLUMNS = (
@@ -39,7 +39,7 @@ COLUMNS = (
 
 
 def to_record(row: Row) -> Kernel:
-    return Kernel(**{column.name: row[column.name] for column in COLUMNS})
+    return from_row(Kernel, row)
 
 
 ID = SortKey("ID", t.c.id, Kind.UUID)

@@ -7,19 +7,14 @@ from app.db import RequestSession, Row
 from app.filters import string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import KernelResourceAllocation
-from app.repositories.base import ConnectionSpec, fetch_by_pairs
+from app.repositories.base import ConnectionSpec, fetch_by_pairs, from_row
 from app.tables import resource_allocations as t
 
 COLUMNS = (t.c.kernel_id, t.c.slot_name, t.c.requested, t.c.used)
 
 
 def to_record(row: Row) -> KernelResourceAllocation:
-    return KernelResourceAllocation(
-        kernel_id=row["kernel_id"],
-        slot_name=row["slot_name"],
-        requested=row["requested"],
-        used=row["used"],
-    )
+    return from_row(KernelResourceAllocation, row)
 
 
 SLOT_NAME = SortKey("SLOT_NAME", t.c.slot_name, Kind.STRING)

@@ -7,7 +7,7 @@ from app.db import RequestSession, Row
 from app.filters import string_filter
 from app.pagination import Kind, SortKey
 from app.records import NumberFormat, ResourceSlotType
-from app.repositories.base import ConnectionSpec, fetch_by_keys
+from app.repositories.base import ConnectionSpec, fetch_by_keys, from_row
 from app.tables import resource_slot_types as t
 
 COLUMNS = (
@@ -24,18 +24,13 @@ COLUMNS = (
 
 def to_record(row: Row) -> ResourceSlotType:
     number_format: dict[str, Any] = row["number_format"] or {}
-    return ResourceSlotType(
-        slot_name=row["slot_name"],
-        slot_type=row["slot_type"],
-        display_name=row["display_name"],
-        description=row["description"],
-        display_unit=row["display_unit"],
-        display_icon=row["display_icon"],
+    return from_row(
+        ResourceSlotType,
+        row,
         number_format=NumberFormat(
             binary=bool(number_format.get("binary", False)),
             round_length=int(number_format.get("round_length", 0)),
         ),
-        rank=row["rank"],
     )
 
 
