@@ -58,6 +58,7 @@ class PlaygroundUnavailable(RuntimeError):
 class Playground:
     asset_dir: Path
     integrity: dict[str, str]  # file -> "sha384-…"
+    template: str
 
     @classmethod
     def load(cls) -> Playground:
@@ -76,7 +77,7 @@ class Playground:
                 )
             digest = base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
             integrity[name] = f"sha384-{digest}"
-        return cls(asset_dir, integrity)
+        return cls(asset_dir, integrity, TEMPLATE.read_text())
 
     def page(
         self, *, asset_prefix: str, endpoint: str, headers: dict[str, str] | None = None
@@ -91,8 +92,6 @@ class Playground:
         config = {"endpoint": endpoint, "defaultQuery": DEFAULT_QUERY, "headers": headers or {}}
         # `</` must not close the script element early.
         config_json = json.dumps(config).replace("</", "<\\/")
-        return (
-            TEMPLATE.read_text()
-            .replace("{{ASSETS}}", "\n    ".join(tag(name) for name in PINNED))
-            .replace("{{CONFIG}}", config_json)
-        )
+        return self.template.replace(
+            "{{ASSETS}}", "\n    ".join(tag(name) for name in PINNED)
+        ).replace("{{CONFIG}}", config_json)
