@@ -276,16 +276,17 @@ def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
 # --- SQL --------------------------------------------------------------------------------
 
 
-def _after_term(term: OrderTerm, value: Any) -> ColumnElement[bool]:
-    """Rows strictly after `value` on this one term (ASC NULLS LAST / DESC NULLS FIRST)."""
+def _after_term(term: OrderTerm, value: Any) -> list[ColumnElement[bool]]:
+    """Rows strictly after `value` on this one term (ASC NULLS LAST / DESC NULLS FIRST), as
+    disjoint conditions that each bound one index range."""
     column = term.key.column
     if term.descending:
-        return column.is_not(None) if value is None else column < value
+        return [column.is_not(None) if value is None else column < value]
     if value is None:
-        return sa.false()
-    after: ColumnElement[bool] = column > value
+        return []
+    after: list[ColumnElement[bool]] = [column > value]
     if term.key.nullable:
-        after = sa.or_(after, column.is_(None))
+        after.append(column.is_(None))
     return after
 
 
@@ -294,21 +295,32 @@ def _equal_term(term: OrderTerm, value: Any) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value
 
 
-def keyset_after(terms: Sequence[OrderTerm], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after the cursor row in the order of `terms`."""
+def keyset_branches(terms: Sequence[OrderTerm], values: Sequence[Any]) -> list[ColumnElement[bool]]:
+    """Rows strictly after the cursor row in the order of `terms`, as disjoint conjunctions.
+
+    Each branch is an equality prefix and one range, which a composite index on the order
+    columns serves as a seek; an OR of them would not be (PostgreSQL falls back to scanning
+    the index from its start and filtering). A uniform, non-null order is one row-value
+    comparison.
+    """
     uniform = len({t.descending for t in terms}) == 1
     if uniform and all(not t.key.nullable for t in terms):
-        # A row-value comparison lets PostgreSQL seek a composite index directly.
         left = sa.tuple_(*(t.key.column for t in terms))
         right = sa.tuple_(
             *(sa.literal(v, type_=t.key.column.type) for t, v in zip(terms, values, strict=True))
         )
-        return left < right if terms[0].descending else left > right
-    branches = []
+        return [left < right if terms[0].descending else left > right]
+    branches: list[ColumnElement[bool]] = []
     for i, term in enumerate(terms):
         prefix = [_equal_term(t, v) for t, v in zip(terms[:i], values[:i], strict=True)]
-        branches.append(sa.and_(*prefix, _after_term(term, values[i])))
-    return sa.or_(*branches)
+        branches.extend(sa.and_(*prefix, after) for after in _after_term(term, values[i]))
+    return branches
+
+
+def keyset_after(terms: Sequence[OrderTerm], values: Sequence[Any]) -> ColumnElement[bool]:
+    """The same rows as one boolean (for probes, where no index order is needed)."""
+    branches = keyset_branches(terms, values)
+    return sa.or_(*branches) if branches else sa.false()
 
 
 @dataclass(frozen=True)
@@ -372,7 +384,7 @@ def build_select(
     cursor_values = decode_cursor(page.cursor, ordering) if page.cursor is not None else None
 
     scan_terms = [t.flipped() for t in terms] if page.mode is Mode.BACKWARD else list(terms)
-    seek = keyset_after(scan_terms, cursor_values) if cursor_values is not None else None
+    branches = keyset_branches(scan_terms, cursor_values) if cursor_values is not None else None
 
     # The opposite direction's flag needs a probe: rows at or before the cursor, or, for an
     # offset page, any matching row at all (it then lies before the page).
@@ -399,16 +411,39 @@ def build_select(
 
     order_by = [t.key.column.desc() if t.descending else t.key.column.asc() for t in scan_terms]
     selected = [*query.columns, *(t.key.column.label(_KEY.format(i)) for i, t in enumerate(terms))]
-    if nested:
-        # Numbers the rows so the outer query can keep each page's order.
-        selected.append(sa.func.row_number().over(order_by=order_by).label(_ORD))
-    inner = (
-        sa.select(*selected)
-        .select_from(query.source)
-        .where(*_where(*matching, seek))
-        .order_by(*order_by)
-        .limit(page.size + 1)
-    )
+    ordinal: list[ColumnElement[Any]] = []
+    if branches is not None and len(branches) > 1:
+        # One index seek per branch, each n+1 rows long, merged and cut to n+1 again.
+        parts = []
+        for branch in branches:
+            part = (
+                sa.select(*selected)
+                .select_from(query.source)
+                .where(*matching, branch)
+                .order_by(*order_by)
+                .limit(page.size + 1)
+            )
+            parts.append(part.correlate(driver) if driver is not None else part)
+        merged = sa.union_all(*parts).subquery("keyset")
+        merged_order = [
+            merged.c[_KEY.format(i)].desc() if t.descending else merged.c[_KEY.format(i)].asc()
+            for i, t in enumerate(scan_terms)
+        ]
+        if nested:
+            # Numbers the rows so the outer query can keep each page's order.
+            ordinal = [sa.func.row_number().over(order_by=merged_order).label(_ORD)]
+        inner = sa.select(merged, *ordinal).order_by(*merged_order).limit(page.size + 1)
+    else:
+        seek = branches[0] if branches else (sa.false() if branches is not None else None)
+        if nested:
+            ordinal = [sa.func.row_number().over(order_by=order_by).label(_ORD)]
+        inner = (
+            sa.select(*selected, *ordinal)
+            .select_from(query.source)
+            .where(*_where(*matching, seek))
+            .order_by(*order_by)
+            .limit(page.size + 1)
+        )
     if page.offset > 0:
         inner = inner.offset(page.offset)
 

@@ -21,6 +21,7 @@ from app.pagination import (
     decode_cursor,
     encode_cursor,
     keyset_after,
+    keyset_branches,
     resolve_order,
     validate_page,
 )
@@ -146,11 +147,21 @@ def test_nullable_keys_spell_out_null_placement() -> None:
     assert sql(keyset_after(ascending.terms, (Decimal(2), "x"))) == (
         "t.used > 2 OR t.used IS NULL OR t.used = 2 AND t.name > 'x'"
     )
-    assert (
-        sql(keyset_after(ascending.terms, (None, "x")))
-        == "false OR t.used IS NULL AND t.name > 'x'"
-    )
+    assert sql(keyset_after(ascending.terms, (None, "x"))) == "t.used IS NULL AND t.name > 'x'"
     descending = resolve_order("T", [("USED", True)], KEYS, [KEYS["NAME"]], [])
     assert sql(keyset_after(descending.terms, (None, "x"))) == (
         "t.used IS NOT NULL OR t.used IS NULL AND t.name < 'x'"
     )
+
+
+def test_mixed_or_nullable_orders_split_into_one_index_range_per_branch() -> None:
+    ordering = resolve_order("T", [("RANK", True), ("NAME", False)], KEYS, [KEYS["NAME"]], [])
+    branches = keyset_branches(ordering.terms, (3, "x"))
+    assert [sql(b) for b in branches] == ["t.rank < 3", "t.rank = 3 AND t.name > 'x'"]
+    nullable = resolve_order("T", [("USED", False)], KEYS, [KEYS["NAME"]], [])
+    branches = keyset_branches(nullable.terms, (Decimal(2), "x"))
+    assert [sql(b) for b in branches] == [
+        "t.used > 2",
+        "t.used IS NULL",
+        "t.used = 2 AND t.name > 'x'",
+    ]
