@@ -60,6 +60,7 @@ schema-print: install
 
 bench: install
 	$(BIN)/python -m bench.registry
+	$(BIN)/python -m bench.cluster
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

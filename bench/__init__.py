@@ -1,1 +1,2 @@
-"""Benchmarks for slotgraph; run as modules (`python -m bench.registry`), never part of the tests."""
+"""Benchmarks for slotgraph; run as modules (`python -m bench.registry`,
+`python -m bench.cluster`), never part of the tests."""
