@@ -30,6 +30,9 @@ KERNEL_STATUSES = (
     "CANCELLED",
 )
 KERNEL_RESULTS = ("UNDEFINED", "SUCCESS", "FAILURE")
+# Kernels that still hold (or are about to hold) a container on their agent. Literal SQL, so
+# the partial index below is provably usable even for generic prepared plans.
+KERNEL_UNFINISHED = "status NOT IN ('TERMINATED', 'CANCELLED')"
 
 AMOUNT = sa.Numeric(24, 6)
 DEFAULT_NUMBER_FORMAT = sa.text("""'{"binary": false, "round_length": 0}'::jsonb""")
@@ -136,6 +139,12 @@ kernels = sa.Table(
     sa.Index(None, "domain_name"),
     sa.Index(None, "user_uuid"),
     sa.Index(None, "group_id"),
+    # AgentV2.containerCount: an agent's unfinished kernels, however long its history.
+    sa.Index(
+        "ix_kernels_unfinished_agent",
+        "agent",
+        postgresql_where=sa.text(KERNEL_UNFINISHED),
+    ),
 )
 
 agent_resources = sa.Table(

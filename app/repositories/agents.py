@@ -5,12 +5,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from app.db import RequestSession, Row
-from app.filters import any_of, equals_filter, none_of, string_filter, value_filter
+from app.filters import any_of, equals_filter, string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import Agent
 from app.repositories.base import ConnectionSpec, fetch_by_keys, from_row
+from app.tables import KERNEL_UNFINISHED, kernels
 from app.tables import agents as t
-from app.tables import kernels
 
 COLUMNS = (
     t.c.id,
@@ -26,9 +26,6 @@ COLUMNS = (
     t.c.version,
     t.c.compute_plugins,
 )
-
-# Kernels still holding (or about to hold) a container on their agent.
-FINISHED_KERNEL_STATUSES = ("TERMINATED", "CANCELLED")
 
 
 def to_record(row: Row) -> Agent:
@@ -70,7 +67,7 @@ async def container_counts(session: RequestSession, ids: Sequence[str]) -> list[
     """Per agent, how many of its kernels are not finished: one grouped statement."""
     statement = (
         sa.select(kernels.c.agent, sa.func.count().label("n"))
-        .where(any_of(kernels.c.agent, ids), none_of(kernels.c.status, FINISHED_KERNEL_STATUSES))
+        .where(any_of(kernels.c.agent, ids), sa.text(KERNEL_UNFINISHED))
         .group_by(kernels.c.agent)
     )
     counts = {row["agent"]: row["n"] for row in await session.fetch_all(statement)}

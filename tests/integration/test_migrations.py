@@ -146,6 +146,6 @@ def test_service_refuses_an_unmigrated_database(empty_database: str) -> None:
     with pytest.raises(NotMigrated) as raised:
         asyncio.run(start())
     assert str(raised.value) == (
-        "The database is at revision none (empty), this release needs 0001. "
+        "The database is at revision none (empty), this release needs 0002. "
         "Run `make migrate` (or `python -m app migrate`) and start again."
     )
