@@ -10,6 +10,7 @@ the count is part of the API's contract and shows up in tests and logs.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +22,8 @@ from sqlalchemy.sql import ClauseElement
 
 from app.errors import ServiceUnavailable
 from app.settings import Settings
+
+log = logging.getLogger("slotgraph.db")
 
 Row = Any  # databases.interfaces.Record: row["column"] gives converted values
 StatementListener = Callable[[ClauseElement], None]
@@ -87,35 +90,51 @@ class Database:
         return _Connection(self._pool, self._pool._backend)
 
 
+class SessionClosed(RuntimeError):
+    """A statement arrived after its request had ended (e.g. a loader batch orphaned when an
+    error nulled the whole response); it is refused rather than given a new connection."""
+
+
 class RequestSession:
-    """One request's single connection, acquired on first use and released at the end."""
+    """One request's single connection, acquired on first use and released at the end.
+
+    Statements run one at a time (`_lock`), so `close()` taking the same lock waits for the
+    one in flight; after it, no statement can take a connection again. Without this, a
+    DataLoader batch still running when the response was complete would either break the
+    release ("another operation is in progress") or acquire a connection nobody releases.
+    """
 
     def __init__(self, database: Database) -> None:
         self._database = database
         self._connection: _Connection | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
         self.statements = 0
 
-    async def _acquire(self) -> _Connection:
+    async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
         async with self._lock:
+            if self._closed:
+                raise SessionClosed("the request has ended")
             if self._connection is None:
                 connection = self._database.connection()
                 with _translate_faults():
                     await connection.__aenter__()
                 self._connection = connection
-            return self._connection
-
-    async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
-        connection = await self._acquire()
-        self.statements += 1
-        self._database._notify(query)
-        with _translate_faults():
-            return await connection.fetch_all(query)
+            self.statements += 1
+            self._database._notify(query)
+            with _translate_faults():
+                return await self._connection.fetch_all(query)
 
     async def close(self) -> None:
-        if self._connection is not None:
+        async with self._lock:
+            self._closed = True
             connection, self._connection = self._connection, None
-            await connection.__aexit__(None, None, None)
+        if connection is not None:
+            try:
+                await connection.__aexit__(None, None, None)
+            except Exception:
+                # The pool discards a connection it cannot reset; the request is answered.
+                log.exception("releasing a request's database connection failed")
 
 
 @contextmanager

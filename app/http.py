@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from app.context import RequestContext
 from app.db import Database
 from app.documents import DocumentCache
-from app.errors import INVALID_PARAMETERS, format_error
+from app.errors import INTERNAL_ERROR, INVALID_PARAMETERS, MASKED_MESSAGE, format_error
 from app.playground import Playground
 from app.settings import Settings
 
@@ -133,6 +133,19 @@ class GraphQLEndpoint:
                 require_query=queries_only,
                 logger=ARIADNE_LOGGER,
             )
+        except Exception:
+            # Nothing should get here (resolver errors are formatted by graphql); if it does,
+            # the client still gets a GraphQL envelope, and the details stay in the log.
+            log.exception("graphql request_id=%s failed outside execution", request_id)
+            result = {
+                "errors": [
+                    {
+                        "message": MASKED_MESSAGE,
+                        "extensions": {"code": INTERNAL_ERROR, "requestId": request_id},
+                    }
+                ]
+            }
+            return Response(orjson.dumps(result), status_code=500, media_type="application/json")
         finally:
             await session.close()
         log.info(
