@@ -23,9 +23,18 @@ FieldBuilder = Callable[[Any], Expression | None]
 _COMPOSITION = ("and", "or", "not")
 
 
+def no_nul(value: Any) -> None:
+    """PostgreSQL text cannot hold NUL; such a value can match nothing and would fail the
+    statement, so it is refused as the client's mistake."""
+    values = value if isinstance(value, list | tuple) else [value]
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        raise InvalidParameters("Text values must not contain NUL characters (\\u0000).")
+
+
 def array_of(type_: Any, values: Sequence[Any]) -> ColumnElement[Any]:
     """One array parameter of `type_` values. Strings are cast to unbounded varchar: a cast to
     varchar(64) would silently truncate longer values, which could then equal stored ones."""
+    no_nul(values)
     item = sa.String() if isinstance(type_, sa.String) else type_
     return sa.cast(sa.bindparam(None, list(values), type_=ARRAY(item)), ARRAY(item))
 
@@ -103,7 +112,9 @@ def _compose(
             elif key == "or":
                 parts.append(sa.or_(*exprs))
             else:
-                parts.append(sa.not_(sa.and_(*exprs)))
+                # IS NOT TRUE, not NOT: a condition that is unknown for a NULL column must
+                # count as false, so F and NOT [F] split the rows between them.
+                parts.append(sa.and_(*exprs).is_not(sa.true()))
             continue
         built = leaf(key, value)
         if built is not None:
@@ -145,8 +156,12 @@ def equals_filter(column: ColumnElement[Any]) -> FieldBuilder:
 def string_filter(column: ColumnElement[Any], nullable: bool = False) -> FieldBuilder:
     operators = _string_operators(column, nullable)
 
+    def leaf(key: str, value: Any) -> Expression | None:
+        no_nul(value)
+        return operators[key](value)
+
     def build(spec: Mapping[str, Any]) -> Expression | None:
-        return _compose(spec, lambda key, value: operators[key](value), "a StringFilter")
+        return _compose(spec, leaf, "a StringFilter")
 
     return build
 

@@ -30,12 +30,15 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
+from app.amounts import in_range
 from app.errors import InvalidParameters
 from app.filters import array_of
 
 T = TypeVar("T")
 
 CURSOR_VERSION = 1
+# Integer order keys are int4 columns.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 _SIGNATURE = re.compile(r"[A-Za-z0-9]+\[[A-Z_]+:(ASC|DESC)(,[A-Z_]+:(ASC|DESC))*\]")
 
 
@@ -204,8 +207,12 @@ def _decode_value(key: SortKey, value: Any) -> Any:
         return None
     kind = key.kind
     if kind is Kind.STRING and isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{key.name} contains a NUL character")
         return value
     if kind is Kind.INT and isinstance(value, int) and not isinstance(value, bool):
+        if not INT32_MIN <= value <= INT32_MAX:
+            raise ValueError(f"{key.name} is out of range")
         return value
     if kind is Kind.BOOL and isinstance(value, bool):
         return value
@@ -214,8 +221,8 @@ def _decode_value(key: SortKey, value: Any) -> Any:
             number = Decimal(value)
         except InvalidOperation:
             raise ValueError(f"{key.name} is not a number") from None
-        if not number.is_finite():
-            raise ValueError(f"{key.name} is not a finite number")
+        if not in_range(number):
+            raise ValueError(f"{key.name} is out of range")
         return number
     if kind is Kind.DATETIME and isinstance(value, str):
         moment = dt.datetime.fromisoformat(value)
@@ -449,10 +456,12 @@ def build_select(
 
     statement: Select[Any] = inner
     if driver is not None:
-        outer: list[ColumnElement[Any]] = [driver.c.ord.label(_PARENT)]
+        # Counts and probes go in their own one-row LATERAL per parent: as columns of the
+        # outer select they would run once per returned row.
+        meta_columns: list[ColumnElement[Any]] = []
         if query.want_count:
             counted = sa.select(sa.func.count()).select_from(query.source).where(*matching)
-            outer.append(counted.scalar_subquery().label(_TOTAL))
+            meta_columns.append(counted.correlate(driver).scalar_subquery().label(_TOTAL))
         if probe_opposite:
             behind = None
             if cursor_values is not None:
@@ -462,12 +471,21 @@ def build_select(
                 sa.select(sa.literal_column("1"))
                 .select_from(query.source)
                 .where(*_where(*matching, behind))
+                .correlate(driver)
             )
-            outer.append(sa.exists(probe).label(_OPPOSITE))
+            meta_columns.append(sa.exists(probe).label(_OPPOSITE))
         rows = inner.lateral("page")
+        joined: FromClause = driver
+        selected_outer: list[Any] = [driver.c.ord.label(_PARENT)]
+        if meta_columns:
+            # OFFSET 0 keeps PostgreSQL from pulling the subquery up into the outer query,
+            # which would put the subplans back into the per-row target list.
+            meta = sa.select(*meta_columns).offset(sa.literal_column("0")).lateral("meta")
+            joined = joined.join(meta, sa.true())
+            selected_outer.extend(meta.c)
         statement = (
-            sa.select(*outer, rows)
-            .select_from(driver.outerjoin(rows, sa.true()))
+            sa.select(*selected_outer, rows)
+            .select_from(joined.outerjoin(rows, sa.true()))
             .order_by(driver.c.ord, rows.c[_ORD])
         )
     groups = len(parents.keys) if parents is not None else 1

@@ -15,7 +15,7 @@ from graphql import (
 )
 
 from app.context import Info, context_of
-from app.pagination import Mode, PageArgs, PageRequest, Slice, validate_page
+from app.pagination import Mode, PageArgs, PageRequest, Slice, decode_cursor, validate_page
 from app.repositories.base import ConnectionSpec
 from app.settings import Settings
 
@@ -111,6 +111,9 @@ async def resolve_connection(
     context = context_of(info)
     page = page_request(args, context.settings)
     ordering = spec.resolve_order(order_terms(args.get("order_by")))
+    if page.cursor is not None:
+        # Checked here, not in the loader batch: a bad cursor fails the field before SQL.
+        decode_cursor(page.cursor, ordering)
     where = spec.build_filter(args.get("filter"))
     selected = wants(info)
     want_count, want_opposite = selected.count, selected.opposite(page)

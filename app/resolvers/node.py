@@ -27,6 +27,8 @@ class _BadRawId(ValueError):
 
 
 def _text(raw: str) -> str:
+    if "\x00" in raw:
+        raise _BadRawId("contains a NUL character")
     return raw
 
 
@@ -39,7 +41,7 @@ def _uuid(raw: str) -> uuid.UUID:
 
 def _pair(raw: str) -> tuple[str, str]:
     # Agent ids never contain ':', slot names may: split on the first one only.
-    owner, sep, slot_name = raw.partition(":")
+    owner, sep, slot_name = _text(raw).partition(":")
     if not sep or not owner or not slot_name:
         raise _BadRawId(f"{raw!r} is not '<owner>:<slot name>'")
     return owner, slot_name

@@ -36,6 +36,8 @@ async def resolve_nodes(_: None, info: Info, ids: Sequence[str]) -> list[object 
 async def resolve_resource_slot_type(
     _: None, info: Info, slot_name: str
 ) -> ResourceSlotType | None:
+    if "\x00" in slot_name:
+        return None  # no slot name can hold NUL
     return await context_of(info).loaders.slot_type.load(slot_name)
 
 

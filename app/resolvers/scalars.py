@@ -10,6 +10,8 @@ from typing import Any
 from ariadne import ScalarType
 from graphql import GraphQLError
 
+from app.amounts import RANGE_HINT, in_range
+
 decimal_scalar = ScalarType("Decimal")
 uuid_scalar = ScalarType("UUID")
 datetime_scalar = ScalarType("DateTime")
@@ -39,8 +41,8 @@ def parse_decimal(value: Any) -> Decimal:
         raise GraphQLError(
             f'Decimal cannot parse {value!r}; send a number such as "1.5".'
         ) from None
-    if not number.is_finite():
-        raise GraphQLError(f"Decimal must be a finite number, got {value!r}.")
+    if not in_range(number):
+        raise GraphQLError(f"Decimal {value!r} is out of range; {RANGE_HINT}.")
     return number
 
 
