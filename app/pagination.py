@@ -463,17 +463,25 @@ def build_select(
             counted = sa.select(sa.func.count()).select_from(query.source).where(*matching)
             meta_columns.append(counted.correlate(driver).scalar_subquery().label(_TOTAL))
         if probe_opposite:
-            behind = None
+            behind: list[ColumnElement[bool] | None] = [None]  # offset page: any row at all
             if cursor_values is not None:
-                after = keyset_after(scan_terms, cursor_values)
-                behind = sa.not_(sa.func.coalesce(after, sa.false()))
-            probe: Select[Any] = (
+                # At or before the cursor in scan order: the cursor row itself, or after it in
+                # the reversed order; each branch one index range, so the probe seeks.
+                at = sa.and_(
+                    *(_equal_term(t, v) for t, v in zip(scan_terms, cursor_values, strict=True))
+                )
+                flipped = [t.flipped() for t in scan_terms]
+                behind = [at, *keyset_branches(flipped, cursor_values)]
+            probes: list[Select[Any]] = [
                 sa.select(sa.literal_column("1"))
                 .select_from(query.source)
-                .where(*_where(*matching, behind))
+                .where(*_where(*matching, condition))
+                .limit(1)
                 .correlate(driver)
-            )
-            meta_columns.append(sa.exists(probe).label(_OPPOSITE))
+                for condition in behind
+            ]
+            probe = probes[0] if len(probes) == 1 else sa.union_all(*probes)
+            meta_columns.append(probe.exists().label(_OPPOSITE))
         rows = inner.lateral("page")
         joined: FromClause = driver
         selected_outer: list[Any] = [driver.c.ord.label(_PARENT)]
