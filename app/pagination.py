@@ -152,9 +152,6 @@ class Ordering:
         body = ",".join(f"{t.key.name}:{'DESC' if t.descending else 'ASC'}" for t in self.terms)
         return f"{self.connection}[{body}]"
 
-    def describe(self) -> str:
-        return ", ".join(f"{t.key.name} {'DESC' if t.descending else 'ASC'}" for t in self.terms)
-
 
 def resolve_order(
     connection: str,
@@ -322,12 +319,6 @@ def keyset_branches(terms: Sequence[OrderTerm], values: Sequence[Any]) -> list[C
         prefix = [_equal_term(t, v) for t, v in zip(terms[:i], values[:i], strict=True)]
         branches.extend(sa.and_(*prefix, after) for after in _after_term(term, values[i]))
     return branches
-
-
-def keyset_after(terms: Sequence[OrderTerm], values: Sequence[Any]) -> ColumnElement[bool]:
-    """The same rows as one boolean (for probes, where no index order is needed)."""
-    branches = keyset_branches(terms, values)
-    return sa.or_(*branches) if branches else sa.false()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from app.pagination import (
     SortKey,
     decode_cursor,
     encode_cursor,
-    keyset_after,
     keyset_branches,
     resolve_order,
     validate_page,
@@ -129,6 +128,10 @@ def test_null_in_a_non_nullable_key_is_a_bad_cursor() -> None:
     ordering = resolve_order("T", [("RANK", False)], KEYS, [KEYS["NAME"]], [])
     with pytest.raises(InvalidParameters, match="is not valid"):
         decode_cursor(encode_cursor(ordering, (None, "x")), ordering)
+
+
+def keyset_after(terms: Any, values: Any) -> sa.ColumnElement[bool]:
+    return sa.or_(*keyset_branches(terms, values))
 
 
 def sql(expression: sa.ColumnElement[bool]) -> str:
