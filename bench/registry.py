@@ -53,7 +53,6 @@ from bench.common import (
     results_table,
     run_cli,
     running_server,
-    stop_embedded,
     utc_timestamp,
     with_database,
 )
@@ -118,11 +117,11 @@ def provision_database(stack: ExitStack, scratch: Path) -> tuple[str, str]:
         asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
         stack.callback(_drop_database, server_url, name)
         return with_database(server_url, name), f"fresh database {name} on BENCH_DATABASE_URL"
-    from app.embedded import start_embedded
+    from app.embedded import start_embedded, stop_embedded
 
     data_dir = scratch / "pgdata"
     url = start_embedded(data_dir, throwaway=True)
-    stack.callback(stop_embedded, data_dir)
+    stack.callback(stop_embedded, data_dir, delete=True)
     return url, "embedded PostgreSQL, throw-away data directory (Unix socket)"
 
 

@@ -56,12 +56,16 @@ def database_url() -> Iterator[str]:
         finally:
             asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         return
-    from app.embedded import start_embedded
+    from app.embedded import start_embedded, stop_embedded
 
     with tempfile.TemporaryDirectory(prefix="slotgraph-test-") as scratch:
-        url = start_embedded(Path(scratch) / "pgdata", throwaway=True)
-        upgrade(url)
-        yield url
+        data_dir = Path(scratch) / "pgdata"
+        url = start_embedded(data_dir, throwaway=True)
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            stop_embedded(data_dir, delete=True)
 
 
 # The deterministic demo cluster every test run loads (agents i-node00001…).
