@@ -9,6 +9,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import asyncpg
+import sqlalchemy.exc
+
 from app.settings import Settings, SettingsError
 
 log = logging.getLogger("slotgraph.cli")
@@ -50,8 +53,8 @@ async def _not_ready(settings: Settings) -> str | None:
         await check_migrated(database)
     except NotMigrated as error:
         return str(error)
-    except (AppError, OSError) as error:
-        return f"cannot reach the database ({error}); check DATABASE_URL and that the server is up."
+    except (AppError, OSError, asyncpg.PostgresError) as error:
+        return f"cannot use the database ({error}); check DATABASE_URL and that the server is up."
     finally:
         await database.disconnect()
     return None
@@ -94,6 +97,10 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
     settings = resolve_settings()
     assert settings.database_url is not None
+    problem = asyncio.run(_not_ready(settings))
+    if problem:
+        print(f"slotgraph: {problem}", file=sys.stderr)
+        return 1
     if not args.replace and asyncio.run(demo.has_agents(settings.database_url)):
         print(
             "slotgraph: the database already has agents; pass --replace to replace them "
@@ -171,4 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"slotgraph: bad setting: {error}", file=sys.stderr)
         return 2
+    except (OSError, asyncpg.PostgresError, sqlalchemy.exc.DBAPIError) as error:
+        # Setup mistakes (no such database, wrong credentials, server down): a sentence,
+        # not a traceback.
+        print(f"slotgraph: database error: {error}", file=sys.stderr)
+        return 1
     return code

@@ -3,7 +3,8 @@
 POST takes `application/json` only; GET runs queries from the query string (never
 mutations) or, for a browser asking for HTML, serves the playground. The body is capped.
 Every answer is a GraphQL response envelope, with the status the GraphQL-over-HTTP
-conventions give: 200 once execution started, 400 for a request that could not run.
+conventions give: with `application/graphql-response+json` 400 for a request that could not
+execute; with legacy `application/json` 200 for every well-formed request.
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ def _envelope(message: str, status: int, code: str = INVALID_PARAMETERS) -> Resp
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+def _negotiate(accept: str) -> str:
+    """The response media type: application/graphql-response+json when the client accepts it
+    at least as much as application/json, else application/json (also for */* or nothing)."""
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        weights[media.strip().lower()] = quality
+    modern = weights.get(JSON_TYPES[1], 0.0)
+    legacy = max(weights.get(JSON_TYPES[0], 0.0), weights.get("*/*", 0.0) * 0.5)
+    return JSON_TYPES[1] if modern > 0 and modern >= legacy else JSON_TYPES[0]
+
+
 class GraphQLEndpoint:
     def __init__(
         self,
@@ -57,7 +78,14 @@ class GraphQLEndpoint:
         self.documents = DocumentCache()
 
     async def handle(self, request: Request) -> Response:
-        if request.method == "GET":
+        if request.method not in ("GET", "HEAD", "POST"):
+            response = _envelope(
+                f"{request.method} is not supported on /graphql; use POST (or GET for queries).",
+                405,
+            )
+            response.headers["allow"] = "GET, HEAD, POST"
+            return response
+        if request.method in ("GET", "HEAD"):
             if "query" in request.query_params:
                 return await self._get_query(request)
             if self.playground is not None and "text/html" in request.headers.get("accept", ""):
@@ -75,6 +103,8 @@ class GraphQLEndpoint:
 
     async def _get_query(self, request: Request) -> Response:
         params = request.query_params
+        if not params["query"].strip():
+            return _envelope("The `query` parameter is empty; pass a GraphQL query document.", 400)
         data: dict[str, Any] = {
             "query": params["query"],
             "operationName": params.get("operationName"),
@@ -160,9 +190,10 @@ class GraphQLEndpoint:
             # A request error (e.g. variables that do not coerce): execution never started, so
             # per the GraphQL spec there is no `data` entry, and the status is 400.
             result.pop("data", None)
-        status = 200 if "data" in result else 400
-        accept = request.headers.get("accept", "")
-        media_type = JSON_TYPES[1] if JSON_TYPES[1] in accept else JSON_TYPES[0]
+        # GraphQL-over-HTTP: with application/graphql-response+json a request that could not
+        # execute is a 4xx; legacy application/json answers every well-formed request with 200.
+        media_type = _negotiate(request.headers.get("accept", ""))
+        status = 400 if media_type == JSON_TYPES[1] and "data" not in result else 200
         return Response(
             orjson.dumps(result),
             status_code=status,

@@ -78,10 +78,22 @@ def create_app(settings: Settings) -> Starlette:
             return JSONResponse({"status": "unready", "reason": str(error)}, status_code=503)
         except AppError as error:
             return JSONResponse({"status": "unready", "reason": error.message}, status_code=503)
+        except Exception as error:
+            # Unreachable, dropped or misconfigured database: not ready, whatever the cause.
+            log.warning("readiness check failed: %s", error)
+            return JSONResponse(
+                {"status": "unready", "reason": "the database check failed"}, status_code=503
+            )
         return JSONResponse({"status": "ready"})
 
     routes: list[BaseRoute] = [
-        Route("/graphql", endpoint.handle, methods=["GET", "POST"], name="graphql"),
+        Route(
+            "/graphql",
+            endpoint.handle,
+            # Every method reaches the endpoint, so the unsupported ones get an envelope too.
+            methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            name="graphql",
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

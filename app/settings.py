@@ -21,7 +21,9 @@ class SettingsError(ValueError):
     """A setting in the environment has a value the service cannot use."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None
+) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -31,6 +33,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -79,7 +83,7 @@ class Settings:
             environment="production" if production else "development",
             debug=_bool(env, "SLOTGRAPH_DEBUG", False),
             host=env.get("SLOTGRAPH_HOST", "127.0.0.1"),
-            port=_int(env, "SLOTGRAPH_PORT", 8000),
+            port=_int(env, "SLOTGRAPH_PORT", 8000, maximum=65535),
             default_page_size=_int(env, "SLOTGRAPH_DEFAULT_PAGE_SIZE", 10),
             max_page_size=_int(env, "SLOTGRAPH_MAX_PAGE_SIZE", 1000),
             pool_min_size=_int(env, "SLOTGRAPH_POOL_MIN_SIZE", 1),
@@ -92,6 +96,11 @@ class Settings:
         return settings
 
     def check(self) -> None:
+        if self.environment == "production" and self.debug:
+            raise SettingsError(
+                "SLOTGRAPH_DEBUG unmasks internal errors and must stay off when "
+                "SLOTGRAPH_ENV=production"
+            )
         if self.default_page_size > self.max_page_size:
             raise SettingsError(
                 "SLOTGRAPH_DEFAULT_PAGE_SIZE must not exceed SLOTGRAPH_MAX_PAGE_SIZE "

@@ -217,7 +217,11 @@ async def test_unknown_kernel_is_null(gql: GraphQLClient) -> None:
 
 
 async def test_malformed_kernel_uuid_is_an_invalid_parameter(gql: GraphQLClient) -> None:
-    response = await gql.http.post("/graphql", json={"query": '{ kernelV2(id: "nope") { id } }'})
+    response = await gql.http.post(
+        "/graphql",
+        json={"query": '{ kernelV2(id: "nope") { id } }'},
+        headers={"accept": "application/graphql-response+json"},
+    )
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": INVALID}

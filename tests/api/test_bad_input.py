@@ -193,8 +193,13 @@ async def test_nodes_takes_at_most_the_max_page_size(gql: GraphQLClient) -> None
 
 
 async def test_validation_errors_have_a_code_and_http_400(gql: GraphQLClient) -> None:
-    response = await gql.http.post("/graphql", json={"query": "{ resourceSlotTypes { nope } }"})
+    response = await gql.http.post(
+        "/graphql",
+        json={"query": "{ resourceSlotTypes { nope } }"},
+        headers={"accept": "application/graphql-response+json"},
+    )
     assert response.status_code == 400
+    assert response.headers["content-type"] == "application/graphql-response+json"
     assert response.json() == {
         "errors": [
             {
@@ -206,6 +211,35 @@ async def test_validation_errors_have_a_code_and_http_400(gql: GraphQLClient) ->
     }
 
 
+@pytest.mark.parametrize(
+    ("accept", "status", "media_type"),
+    [
+        (None, 200, "application/json"),
+        ("application/json", 200, "application/json"),
+        ("*/*", 200, "application/json"),
+        ("application/graphql-response+json", 400, "application/graphql-response+json"),
+        (
+            "application/graphql-response+json, application/json;q=0.9",
+            400,
+            "application/graphql-response+json",
+        ),
+        ("application/graphql-response+json;q=0, application/json", 200, "application/json"),
+        ("application/json, application/graphql-response+json;q=0.5", 200, "application/json"),
+    ],
+)
+async def test_status_of_a_request_error_follows_the_media_type(
+    gql: GraphQLClient, accept: str | None, status: int, media_type: str
+) -> None:
+    """GraphQL-over-HTTP: a document that cannot execute is a 400 with the
+    graphql-response+json media type; legacy application/json clients get 200."""
+    headers = {"accept": accept} if accept is not None else {}
+    response = await gql.http.post("/graphql", json={"query": "{ nope }"}, headers=headers)
+    assert (response.status_code, response.headers["content-type"]) == (status, media_type)
+    body = response.json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"] == {"code": INVALID}
+
+
 async def test_wrong_variable_type_is_an_invalid_parameter(gql: GraphQLClient) -> None:
     response = await gql.http.post(
         "/graphql",
@@ -213,6 +247,7 @@ async def test_wrong_variable_type_is_an_invalid_parameter(gql: GraphQLClient) -
             "query": "query($n: Int) { resourceSlotTypes(first: $n) { count } }",
             "variables": {"n": "x"},
         },
+        headers={"accept": "application/graphql-response+json"},
     )
     assert response.status_code == 400
     [error] = response.json()["errors"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -77,11 +78,43 @@ async def test_get_with_bad_variables_json(client: httpx.AsyncClient) -> None:
     assert response.json()["errors"][0]["message"] == "The `variables` parameter is not valid JSON."
 
 
-async def test_get_refuses_mutations(client: httpx.AsyncClient) -> None:
-    response = await client.get("/graphql", params={"query": "mutation { __typename }"})
+async def test_other_methods_get_an_envelope_and_allow(client: httpx.AsyncClient) -> None:
+    response = await client.put("/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.json()["errors"][0]["message"] == (
+        "PUT is not supported on /graphql; use POST (or GET for queries)."
+    )
+
+
+async def test_head_is_answered_like_get(client: httpx.AsyncClient) -> None:
+    response = await client.head("/graphql", params={"query": "{ __typename }"})
+    assert response.status_code == 200
+
+
+async def test_empty_get_query_says_so(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": " "})
     assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"] == {"code": INVALID}
-    assert "data" not in response.json()
+    assert response.json()["errors"][0]["message"] == (
+        "The `query` parameter is empty; pass a GraphQL query document."
+    )
+
+
+async def test_chunked_bodies_are_capped_too(client: httpx.AsyncClient) -> None:
+    async def chunks(total: int) -> AsyncIterator[bytes]:
+        yield b'{"query": "{ __typename }"'
+        for _ in range(total // 65536):
+            yield b" " * 65536
+        yield b"}"
+
+    big = await client.post(
+        "/graphql", content=chunks(2 * 1024 * 1024), headers={"content-type": "application/json"}
+    )
+    assert big.status_code == 413
+    small = await client.post(
+        "/graphql", content=chunks(64 * 1024), headers={"content-type": "application/json"}
+    )
+    assert small.status_code == 200
 
 
 @pytest.mark.parametrize(

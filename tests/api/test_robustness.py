@@ -55,6 +55,7 @@ async def test_decimals_far_outside_any_amount_are_refused(gql: GraphQLClient, v
             + '") { resourceAllocations(filter: {requested: {greaterThan: $v}}) { count } } }',
             "variables": {"v": value},
         },
+        headers={"accept": "application/graphql-response+json"},
     )
     assert response.status_code == 400
     [error] = response.json()["errors"]

@@ -149,3 +149,30 @@ def test_service_refuses_an_unmigrated_database(empty_database: str) -> None:
         "The database is at revision none (empty), this release needs 0002. "
         "Run `make migrate` (or `python -m app migrate`) and start again."
     )
+
+
+def test_readyz_turns_unready_when_the_database_goes_away(database_url: str) -> None:
+    import httpx
+
+    from app.migrate import upgrade
+
+    name = f"slotgraph_gone_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(database_url, f'CREATE DATABASE "{name}"'))
+    url = _with_database(database_url, name)
+    upgrade(url)
+    app: Starlette = create_app(Settings(database_url=url))
+
+    async def probe() -> tuple[int, int]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                before = (await client.get("/readyz")).status_code
+                await _admin(database_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+                after = await client.get("/readyz")
+                assert after.json()["status"] == "unready"
+                return before, after.status_code
+
+    try:
+        assert asyncio.run(probe()) == (200, 503)
+    finally:
+        asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -49,3 +49,10 @@ def test_bad_values_say_what_to_change(env: dict[str, str], message: str) -> Non
     with pytest.raises(SettingsError) as raised:
         Settings.from_env(env)
     assert str(raised.value) == message
+
+
+def test_port_range_and_debug_in_production_are_checked() -> None:
+    with pytest.raises(SettingsError, match="SLOTGRAPH_PORT must be at most 65535, got 70000"):
+        Settings.from_env({"SLOTGRAPH_PORT": "70000"})
+    with pytest.raises(SettingsError, match="must stay off when SLOTGRAPH_ENV=production"):
+        Settings.from_env({"SLOTGRAPH_ENV": "production", "SLOTGRAPH_DEBUG": "1"})
