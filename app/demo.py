@@ -20,6 +20,8 @@ from typing import Any
 import asyncpg
 
 GIB = 1024**3
+# Bump when the generator's output changes, so cached benchmark data sets are rebuilt.
+VERSION = 2
 
 # (slot name, per-device capacity choices): an agent carries at most one accelerator kind.
 ACCELERATORS: Sequence[tuple[str, Sequence[int]]] = (
@@ -60,6 +62,7 @@ IMAGES = (
 HOLDING = {"PREPARING", "PREPARED", "CREATING", "RUNNING", "TERMINATING"}
 MEASURED = {"RUNNING", "TERMINATING", "TERMINATED"}
 EPOCH = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+KERNEL_EPOCH = EPOCH + dt.timedelta(days=21)
 
 
 def _weighted(rng: random.Random, choices: Sequence[tuple[str, int]]) -> str:
@@ -103,19 +106,23 @@ def generate(agents: int, kernels: int, seed: int = 0) -> DemoData:
     data = DemoData()
     agent_slots: list[dict[str, Decimal]] = []
     agent_ids: list[str] = []
+    alive: list[int] = []
     for n in range(agents):
         agent_id = f"i-node{n + 1:05d}"
         status = _weighted(rng, AGENT_STATUSES)
-        first_contact = EPOCH + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 30))
-        changed = first_contact + dt.timedelta(minutes=rng.randrange(1, 60 * 24 * 20))
-        accelerator, sizes = ACCELERATORS[rng.randrange(len(ACCELERATORS))]
-        plugin = accelerator.split(".")[0]
+        # Agents join during the first ten days; kernels start after that (KERNEL_EPOCH).
+        first_contact = EPOCH + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 10))
+        changed = first_contact + dt.timedelta(minutes=rng.randrange(1, 60 * 24 * 10))
         slots = {
             "cpu": _amount(rng.choice((16, 32, 64, 128))),
             "mem": _amount(rng.choice((64, 128, 256, 512)) * GIB),
         }
-        if rng.random() < 0.85:  # some agents are CPU-only
+        plugins: dict[str, Any] = {}
+        # Most agents carry one accelerator kind, some two, some none (CPU-only).
+        kinds = rng.choices((0, 1, 2), weights=(15, 65, 20))[0]
+        for accelerator, sizes in rng.sample(list(ACCELERATORS), kinds):
             slots[accelerator] = _amount(rng.choice(sizes))
+            plugins[accelerator.split(".")[0]] = {"version": rng.choice(("1.2.0", "1.3.1"))}
         data.agents.append(
             (
                 agent_id,
@@ -129,13 +136,13 @@ def generate(agents: int, kernels: int, seed: int = 0) -> DemoData:
                 f"10.{n // 250 % 256}.{n % 250}.{rng.randrange(1, 255)}:6001",
                 rng.choice(("x86_64", "x86_64", "aarch64")),
                 rng.choice(("26.3.0", "26.2.4", "26.1.7")),
-                {plugin: {"version": rng.choice(("1.2.0", "1.3.1"))}}
-                if accelerator in slots
-                else {},
+                plugins,
             )
         )
         agent_ids.append(agent_id)
         agent_slots.append(slots)
+        if status == "ALIVE":
+            alive.append(n)
 
     used: list[dict[str, Decimal]] = [dict.fromkeys(slots, Decimal(0)) for slots in agent_slots]
     users = [ids() for _ in range(max(8, kernels // 40))]
@@ -144,8 +151,14 @@ def generate(agents: int, kernels: int, seed: int = 0) -> DemoData:
         kernel_id = ids()
         status = _weighted(rng, KERNEL_STATUSES)
         scheduled = status != "PENDING" and not (status == "CANCELLED" and rng.random() < 0.5)
-        index = rng.randrange(agents) if agents and scheduled else None
-        created = EPOCH + dt.timedelta(seconds=n * 7 + rng.randrange(0, 7))
+        # Kernels holding resources run on live agents; finished ones may be anywhere.
+        candidates = alive if status in HOLDING and alive else range(agents)
+        index = rng.choice(candidates) if agents and scheduled else None
+        created = KERNEL_EPOCH + dt.timedelta(seconds=n * 7 + rng.randrange(0, 7))
+        multi_node = rng.random() < 0.15
+        cluster_size = rng.choice((2, 4)) if multi_node else 1
+        cluster_idx = rng.randrange(cluster_size)
+        role = "main" if cluster_idx == 0 else "sub"
         finished = status in ("TERMINATED", "CANCELLED")
         terminated = created + dt.timedelta(minutes=rng.randrange(1, 60 * 48)) if finished else None
         user = rng.choice(users)
@@ -155,12 +168,12 @@ def generate(agents: int, kernels: int, seed: int = 0) -> DemoData:
                 ids(),
                 f"session-{n + 1:06d}",
                 _weighted(rng, SESSION_TYPES),
-                "SINGLE_NODE",
-                1,
-                "main",
-                0,
-                0,
-                "main1",
+                "MULTI_NODE" if multi_node else "SINGLE_NODE",
+                cluster_size,
+                role,
+                cluster_idx,
+                cluster_idx % 2,
+                f"{role}{cluster_idx if role == 'sub' else 1}",
                 agent_ids[index] if index is not None else None,
                 rng.choice(SCALING_GROUPS),
                 rng.choice(DOMAINS),
@@ -194,6 +207,8 @@ def generate(agents: int, kernels: int, seed: int = 0) -> DemoData:
         for slot_name, amount in requested.items():
             measured = status in MEASURED and rng.random() < 0.9
             value = _amount(float(amount) * rng.uniform(0.05, 1.0)) if measured else None
+            if value is not None and slot_name == "mem":
+                value = value.quantize(Decimal(1))  # bytes are whole
             data.allocations.append(
                 (
                     kernel_id,
@@ -204,12 +219,24 @@ def generate(agents: int, kernels: int, seed: int = 0) -> DemoData:
                     terminated,
                 )
             )
-            if index is not None and status in HOLDING and slot_name in used[index]:
-                # The scheduler packs within capacity; a few agents end up over it, as after a
-                # capacity shrink, which the API must show rather than hide.
-                fits = used[index][slot_name] + amount <= agent_slots[index][slot_name]
-                if fits or rng.random() < 0.02:
-                    used[index][slot_name] += amount
+            # The scheduler packs within capacity.
+            if (
+                index is not None
+                and status in HOLDING
+                and slot_name in used[index]
+                and used[index][slot_name] + amount <= agent_slots[index][slot_name]
+            ):
+                used[index][slot_name] += amount
+
+    # A few agents lost capacity after their kernels were placed (a device failed), so they
+    # use more than they have: the API must show that rather than hide it.
+    for slots, taken in zip(agent_slots, used, strict=True):
+        busy = [name for name in slots if taken[name] > 0]
+        if busy and rng.random() < 0.05:
+            name = rng.choice(busy)
+            slots[name] = (taken[name] * Decimal("0.75")).quantize(
+                Decimal(1) if name == "mem" else Decimal("0.01")
+            )
 
     for agent_id, slots, taken in zip(agent_ids, agent_slots, used, strict=True):
         for slot_name, capacity in slots.items():

@@ -5,13 +5,12 @@ the data set (default 2,000 agents, 200,000 kernels, seed 0); `--warmup`, `--dur
 `--load` work as in bench.registry.
 
 Data set: app.demo's generator, migrated to head and loaded once, then cached under a key of
-(agents, kernels, seed, alembic head revision). Without BENCH_DATABASE_URL the embedded
+(agents, kernels, seed, alembic head revision, app.demo.VERSION). Without BENCH_DATABASE_URL the embedded
 PostgreSQL keeps its data directory in bench/.cache/<key>/ (git-ignored); with it, a database
 named after the key is created on that server when missing and kept for the next run. A cache
 is reused when it holds exactly the requested numbers of agents and kernels; otherwise it is
 (re)loaded in one transaction, so an interrupted load never leaves a half-filled cache behind.
-The key does not cover app/demo.py itself: after changing the generator, delete bench/.cache/
-(or the database) to rebuild.
+A change to the generator's output bumps app.demo.VERSION, and with it the key.
 
 The service runs as `python -m app serve` in production mode with default settings on a free
 127.0.0.1 port and is measured over loopback only, as in bench.registry.
@@ -183,7 +182,9 @@ class Report(RunFacts):
 
 
 def dataset_key(agents: int, kernels: int, seed: int, revision: str) -> str:
-    return f"a{agents}-k{kernels}-s{seed}-r{revision}"
+    from app.demo import VERSION
+
+    return f"a{agents}-k{kernels}-s{seed}-r{revision}-g{VERSION}"
 
 
 async def _ensure_database(server_url: str, name: str) -> bool:
