@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import asyncpg
 import pytest
 
 from app.ids import encode_global_id
@@ -284,6 +285,32 @@ async def test_like_wildcards_match_literally(gql: GraphQLClient, needle: str) -
     for operator in ("contains", "startsWith", "endsWith", "iContains", "iStartsWith", "iEndsWith"):
         got = await names(gql, "filter: $f, limit: 100", {"f": {"slotName": {operator: needle}}})
         assert got == [], (operator, needle)
+
+
+async def test_wildcard_characters_are_found_where_they_stand(
+    gql: GraphQLClient, database_url: str
+) -> None:
+    name = "wild%_\\card"  # wild, percent, underscore, one backslash, card
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(
+            "INSERT INTO resource_slot_types (slot_name, slot_type, display_name) "
+            "VALUES ($1, 'count', 'Wild 100% _x_')",
+            name,
+        )
+        for operator, needle in [
+            ("contains", "%_\\"),
+            ("startsWith", "wild%"),
+            ("endsWith", "_\\card"),
+            ("iContains", "D%_"),
+        ]:
+            got = await names(gql, "filter: $f", {"f": {"slotName": {operator: needle}}})
+            assert got == [name], (operator, needle)
+        got = await names(gql, "filter: $f", {"f": {"displayName": {"endsWith": "% _x_"}}})
+        assert got == [name]
+    finally:
+        await connection.execute("DELETE FROM resource_slot_types WHERE slot_name = $1", name)
+        await connection.close()
 
 
 async def test_node_and_nodes_resolve_slot_types(gql: GraphQLClient) -> None:
