@@ -10,6 +10,7 @@ execute; with legacy `application/json` 200 for every well-formed request.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -35,6 +36,7 @@ ARIADNE_LOGGER = "slotgraph.ariadne"
 logging.getLogger(ARIADNE_LOGGER).setLevel(logging.CRITICAL)
 
 MAX_BODY_BYTES = 1024 * 1024
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 
 
@@ -146,7 +148,9 @@ class GraphQLEndpoint:
     async def _execute(
         self, request: Request, data: dict[str, Any], *, queries_only: bool
     ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        # A client's request id is kept when it is a plain token (it ends up in logs).
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         session = self.database.session()
         context = RequestContext(settings=self.settings, session=session, request_id=request_id)
         started = time.perf_counter()
@@ -188,7 +192,7 @@ class GraphQLEndpoint:
         errors = result.get("errors") or ()
         if result.get("data") is None and errors and all("path" not in e for e in errors):
             # A request error (e.g. variables that do not coerce): execution never started, so
-            # per the GraphQL spec there is no `data` entry, and the status is 400.
+            # per the GraphQL spec there is no `data` entry.
             result.pop("data", None)
         # GraphQL-over-HTTP: with application/graphql-response+json a request that could not
         # execute is a 4xx; legacy application/json answers every well-formed request with 200.

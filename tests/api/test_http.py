@@ -214,3 +214,8 @@ async def test_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
     assert response.headers["x-request-id"] == "abc"
     response = await client.post("/graphql", json={"query": "{ __typename }"})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+    # Anything but a plain token is replaced: it would end up in the logs as given.
+    response = await client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "a b\tc=" + "x" * 80}
+    )
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
