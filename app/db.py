@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
@@ -37,6 +37,32 @@ _UNAVAILABLE = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
+
+
+def with_database(url: str, name: str) -> str:
+    """The same postgresql:// URL with another database name, keeping any query (?host=)."""
+    base, _, query = url.partition("?")
+    scheme, _, rest = base.partition("://")
+    authority = rest.split("/", 1)[0]
+    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
+@asynccontextmanager
+async def connected(url: str, **options: Any) -> AsyncIterator[asyncpg.Connection]:
+    """One plain asyncpg connection for a few setup statements (CLI, tests, benchmarks),
+    closed however they end; the service itself uses the pool."""
+    connection = await asyncpg.connect(url, **options)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def admin(url: str, statement: str) -> None:
+    """Run one statement on its own connection (e.g. CREATE DATABASE, which cannot run in a
+    transaction)."""
+    async with connected(url) as connection:
+        await connection.execute(statement)
 
 
 def sqlalchemy_url(database_url: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
+from app.db import connected
 
 GIB = 1024**3
 # Bump when the generator's output changes, so cached benchmark data sets are rebuilt.
@@ -252,8 +252,7 @@ def _chunks(rows: list[tuple[Any, ...]], size: int = 50_000) -> Iterator[list[tu
 async def load(database_url: str, data: DemoData, *, replace: bool) -> None:
     """Insert the data set in one transaction; with `replace`, the old agents and kernels
     (and their per-slot rows) go first. The slot-type registry is never touched."""
-    connection = await asyncpg.connect(database_url)
-    try:
+    async with connected(database_url) as connection:
         # COPY is binary; jsonb's binary form is a version byte and the JSON text.
         await connection.set_type_codec(
             "jsonb",
@@ -278,13 +277,8 @@ async def load(database_url: str, data: DemoData, *, replace: bool) -> None:
             await connection.execute(
                 "ANALYZE agents, agent_resources, kernels, resource_allocations"
             )
-    finally:
-        await connection.close()
 
 
 async def has_agents(database_url: str) -> bool:
-    connection = await asyncpg.connect(database_url)
-    try:
+    async with connected(database_url) as connection:
         return bool(await connection.fetchval("SELECT EXISTS (SELECT 1 FROM agents)"))
-    finally:
-        await connection.close()

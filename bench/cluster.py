@@ -53,7 +53,7 @@ from sqlalchemy.sql import ClauseElement
 
 from app import demo
 from app.context import RequestContext
-from app.db import Database
+from app.db import Database, admin, connected, with_database
 from app.ids import encode_global_id
 from app.migrate import head_revision, upgrade
 from app.pagination import decode_cursor
@@ -67,9 +67,7 @@ from bench.common import (
     QueryResult,
     RunFacts,
     Server,
-    admin,
     bench_parser,
-    connected,
     environment_rows,
     loadavg_now,
     machine_facts,
@@ -81,7 +79,6 @@ from bench.common import (
     run_cli,
     running_server,
     utc_timestamp,
-    with_database,
 )
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"

@@ -22,15 +22,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-import asyncpg
 import httpx
 
 from app.settings import PROJECT_ROOT
@@ -119,29 +118,6 @@ class RunFacts:
 
 
 # --- the database --------------------------------------------------------------------------
-
-
-def with_database(url: str, name: str) -> str:
-    # Replace the database name in a postgresql:// URL, keeping any query (e.g. ?host=).
-    base, _, query = url.partition("?")
-    scheme, _, rest = base.partition("://")
-    authority = rest.split("/", 1)[0]
-    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
-
-
-@asynccontextmanager
-async def connected(url: str, **options: Any) -> AsyncIterator[asyncpg.Connection]:
-    """One asyncpg connection for a few setup statements, closed however they end."""
-    connection = await asyncpg.connect(url, **options)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-async def admin(url: str, statement: str) -> None:
-    async with connected(url) as connection:
-        await connection.execute(statement)
 
 
 @dataclass(frozen=True)

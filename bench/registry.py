@@ -29,9 +29,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
+from app.db import admin, connected, with_database
 from app.ids import encode_global_id
 from app.migrate import upgrade
 from bench.common import (
@@ -41,7 +41,6 @@ from bench.common import (
     QueryResult,
     RunFacts,
     Server,
-    admin,
     bench_parser,
     environment_rows,
     loadavg_now,
@@ -54,7 +53,6 @@ from bench.common import (
     run_cli,
     running_server,
     utc_timestamp,
-    with_database,
 )
 
 NODE_IDS = 50
@@ -94,14 +92,11 @@ class Report(RunFacts):
 
 
 async def _database_facts(url: str) -> tuple[str, list[str]]:
-    connection = await asyncpg.connect(url)
-    try:
+    async with connected(url) as connection:
         version = await connection.fetchval("SELECT version()")
         rows = await connection.fetch(
             "SELECT slot_name FROM resource_slot_types ORDER BY rank, slot_name"
         )
-    finally:
-        await connection.close()
     return str(version), [str(row["slot_name"]) for row in rows]
 
 

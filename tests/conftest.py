@@ -16,31 +16,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy.sql import ClauseElement
 from starlette.applications import Starlette
 
+from app.db import admin, with_database
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
-
-
-def _with_database(url: str, name: str) -> str:
-    # Replace the database name in a postgresql:// URL, keeping any query (e.g. ?host=).
-    base, _, query = url.partition("?")
-    scheme, _, rest = base.partition("://")
-    authority = rest.split("/", 1)[0]
-    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
-
-
-async def _admin(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -48,13 +32,13 @@ def database_url() -> Iterator[str]:
     server_url = os.environ.get("TEST_DATABASE_URL")
     if server_url:
         name = f"slotgraph_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-        url = _with_database(server_url, name)
+        asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
+        url = with_database(server_url, name)
         try:
             upgrade(url)
             yield url
         finally:
-            asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         return
     from app.embedded import start_embedded, stop_embedded
 

@@ -14,10 +14,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from starlette.applications import Starlette
 
+from app.db import admin, with_database
 from app.main import NotMigrated, create_app
 from app.settings import Settings
 from app.tables import metadata
-from tests.conftest import _admin, _with_database
 
 
 def _diff(connection: Connection) -> list[object]:
@@ -129,11 +129,11 @@ async def test_amounts_are_never_negative_but_used_may_exceed_capacity(database_
 @pytest.fixture
 def empty_database(database_url: str) -> Iterator[str]:
     name = f"slotgraph_empty_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(database_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(database_url, f'CREATE DATABASE "{name}"'))
     try:
-        yield _with_database(database_url, name)
+        yield with_database(database_url, name)
     finally:
-        asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_service_refuses_an_unmigrated_database(empty_database: str) -> None:
@@ -157,8 +157,8 @@ def test_readyz_turns_unready_when_the_database_goes_away(database_url: str) -> 
     from app.migrate import upgrade
 
     name = f"slotgraph_gone_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(database_url, f'CREATE DATABASE "{name}"'))
-    url = _with_database(database_url, name)
+    asyncio.run(admin(database_url, f'CREATE DATABASE "{name}"'))
+    url = with_database(database_url, name)
     upgrade(url)
     app: Starlette = create_app(Settings(database_url=url))
 
@@ -167,7 +167,7 @@ def test_readyz_turns_unready_when_the_database_goes_away(database_url: str) -> 
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 before = (await client.get("/readyz")).status_code
-                await _admin(database_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+                await admin(database_url, f'DROP DATABASE "{name}" WITH (FORCE)')
                 after = await client.get("/readyz")
                 assert after.json()["status"] == "unready"
                 return before, after.status_code
@@ -175,4 +175,4 @@ def test_readyz_turns_unready_when_the_database_goes_away(database_url: str) -> 
     try:
         assert asyncio.run(probe()) == (200, 503)
     finally:
-        asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
