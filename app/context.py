@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from graphql import GraphQLResolveInfo
 
+from app.auth import Caller
 from app.db import RequestSession
 from app.loaders import Loaders
 from app.settings import Settings
@@ -16,10 +17,11 @@ class RequestContext:
     settings: Settings
     session: RequestSession
     request_id: str
+    caller: Caller
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.session)
+        self.loaders = Loaders(self.session, self.caller)
 
 
 Info = GraphQLResolveInfo[RequestContext]

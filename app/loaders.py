@@ -10,6 +10,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader
 
+from app.auth import Caller
 from app.db import RequestSession
 from app.records import (
     Agent,
@@ -27,23 +28,33 @@ from app.repositories import (
 )
 
 
+async def _absent(keys: list[Any]) -> list[Any]:
+    return [None] * len(keys)
+
+
 class Loaders:
-    def __init__(self, session: RequestSession) -> None:
+    """Every loader answers for one caller: what it may not see is absent (None)."""
+
+    def __init__(self, session: RequestSession, caller: Caller) -> None:
         self.slot_type: DataLoader[str, ResourceSlotType | None] = DataLoader(
             partial(resource_slot_types.fetch_by_names, session)
         )
+        # Agents (and their slots) are all or nothing by role: for the others no statement
+        # runs at all.
+        sees_agents = caller.sees_agents
         self.agent: DataLoader[str, Agent | None] = DataLoader(
-            partial(agents.fetch_by_ids, session)
-        )
-        self.kernel: DataLoader[UUID, Kernel | None] = DataLoader(
-            partial(kernels.fetch_by_ids, session)
+            partial(agents.fetch_by_ids, session) if sees_agents else _absent
         )
         self.agent_slot: DataLoader[tuple[str, str], AgentResourceSlot | None] = DataLoader(
-            partial(agent_resources.fetch_by_keys, session)
+            partial(agent_resources.fetch_by_keys, session) if sees_agents else _absent
+        )
+        self.kernel: DataLoader[UUID, Kernel | None] = DataLoader(
+            partial(kernels.fetch_by_ids, session, caller)
         )
         self.allocation: DataLoader[tuple[UUID, str], KernelResourceAllocation | None] = DataLoader(
-            partial(resource_allocations.fetch_by_keys, session)
+            partial(resource_allocations.fetch_by_keys, session, caller)
         )
+        # Reached only through an AgentV2 object, which only superadmins ever get.
         self.agent_slots: DataLoader[str, list[AgentResourceSlot]] = DataLoader(
             partial(agent_resources.fetch_by_agents, session)
         )

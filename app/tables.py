@@ -30,6 +30,7 @@ KERNEL_STATUSES = (
     "CANCELLED",
 )
 KERNEL_RESULTS = ("UNDEFINED", "SUCCESS", "FAILURE")
+ROLES = ("superadmin", "admin", "user")
 # Kernels that still hold (or are about to hold) a container on their agent. Literal SQL, so
 # the partial index below is provably usable even for generic prepared plans.
 KERNEL_UNFINISHED = "status NOT IN ('TERMINATED', 'CANCELLED')"
@@ -136,8 +137,9 @@ kernels = sa.Table(
     sa.Index(None, "cluster_mode", "id"),
     sa.Index(None, "cluster_hostname", "id"),
     sa.Index(None, "cluster_idx", "id"),
-    sa.Index(None, "domain_name"),
-    sa.Index(None, "user_uuid"),
+    # Visibility scopes (admins: their domain; users: their own kernels) in the default order.
+    sa.Index(None, "domain_name", "created_at", "id"),
+    sa.Index(None, "user_uuid", "created_at", "id"),
     sa.Index(None, "group_id"),
     # AgentV2.containerCount: an agent's unfinished kernels, however long its history.
     sa.Index(
@@ -196,4 +198,25 @@ resource_allocations = sa.Table(
         "slot_name",
         postgresql_where=sa.text("free_at IS NULL"),
     ),
+)
+
+# API keys: the secret itself is never stored, only a SHA-256 of it (the secret is 256 random
+# bits, so a slow password hash would add latency without adding safety).
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(16), primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("user_uuid", UUID(as_uuid=True), nullable=False),
+    sa.Column("domain_name", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("description", sa.String(256), nullable=False, server_default=""),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint(_one_of("role", ROLES), name="role"),
+    sa.CheckConstraint("key_id ~ '^[0-9a-f]{16}$'", name="key_id_format"),
+    sa.CheckConstraint("secret_hash ~ '^[0-9a-f]{64}$'", name="secret_hash_format"),
+    sa.Index(None, "user_uuid"),
 )

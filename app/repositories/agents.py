@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from app.auth import Caller
 from app.db import RequestSession, Row
 from app.filters import any_of, equals_filter, string_filter, value_filter
 from app.pagination import Kind, SortKey
@@ -56,6 +57,7 @@ CONNECTION = ConnectionSpec(
         "region": string_filter(t.c.region),
     },
     to_record=to_record,
+    scope=Caller.agent_scope,
 )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
+from app.auth import Caller
 from app.db import RequestSession, Row
 from app.filters import value_filter
 from app.pagination import Kind, SortKey
@@ -68,8 +69,13 @@ CONNECTION = ConnectionSpec(
     },
     to_record=to_record,
     parent_column=t.c.agent,
+    scope=Caller.kernel_scope,
 )
 
 
-async def fetch_by_ids(session: RequestSession, ids: Sequence[UUID]) -> list[Kernel | None]:
-    return await fetch_by_keys(session, COLUMNS, t.c.id, ids, to_record, lambda r: r.id)
+async def fetch_by_ids(
+    session: RequestSession, caller: Caller, ids: Sequence[UUID]
+) -> list[Kernel | None]:
+    return await fetch_by_keys(
+        session, COLUMNS, t.c.id, ids, to_record, lambda r: r.id, caller.kernel_scope()
+    )

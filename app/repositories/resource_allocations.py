@@ -3,11 +3,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
+from app.auth import Caller
 from app.db import RequestSession, Row
 from app.filters import string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import KernelResourceAllocation
 from app.repositories.base import ConnectionSpec, fetch_by_pairs, from_row
+from app.tables import kernels
 from app.tables import resource_allocations as t
 
 COLUMNS = (t.c.kernel_id, t.c.slot_name, t.c.requested, t.c.used)
@@ -43,14 +45,17 @@ CONNECTION = ConnectionSpec(
 
 
 async def fetch_by_keys(
-    session: RequestSession, keys: Sequence[tuple[UUID, str]]
+    session: RequestSession, caller: Caller, keys: Sequence[tuple[UUID, str]]
 ) -> list[KernelResourceAllocation | None]:
+    """Allocations by key; one of a kernel the caller may not see is absent."""
+    visible = caller.kernel_scope()
     return await fetch_by_pairs(
         session,
-        t,
+        t if visible is None else t.join(kernels, kernels.c.id == t.c.kernel_id),
         COLUMNS,
         (t.c.kernel_id, t.c.slot_name),
         keys,
         to_record,
         lambda r: (r.kernel_id, r.slot_name),
+        visible,
     )

@@ -48,6 +48,8 @@ async def resolve_resource_slot_types(_: None, info: Info, **args: Any) -> dict[
 
 @query.field("agentsV2")
 async def resolve_agents(_: None, info: Info, **args: Any) -> dict[str, Any]:
+    caller = context_of(info).caller
+    caller.require(caller.sees_agents, "agentsV2", "superadmins")
     return await resolve_connection(info, agents.CONNECTION, args)
 
 
@@ -58,4 +60,6 @@ async def resolve_kernel(_: None, info: Info, id: UUID) -> Kernel | None:
 
 @query.field("adminKernelsV2")
 async def resolve_admin_kernels(_: None, info: Info, **args: Any) -> dict[str, Any]:
+    caller = context_of(info).caller
+    caller.require(caller.lists_kernels, "adminKernelsV2", "superadmins and domain admins")
     return await resolve_connection(info, kernels.CONNECTION, args)

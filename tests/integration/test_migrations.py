@@ -146,7 +146,7 @@ def test_service_refuses_an_unmigrated_database(empty_database: str) -> None:
     with pytest.raises(NotMigrated) as raised:
         asyncio.run(start())
     assert str(raised.value) == (
-        "The database is at revision none (empty), this release needs 0002. "
+        "The database is at revision none (empty), this release needs 0003. "
         "Run `make migrate` (or `python -m app migrate`) and start again."
     )
 
