@@ -3,23 +3,39 @@
 Clients send the same few operations over and over; parsing and validating them again costs
 more than executing them (measured: validation was ~45% of a slot-type list request). The
 validation rules are fixed per application, so a document's validation result is too.
+
+The query limits live here as well: the token limit while parsing (a huge document is
+refused before it is built), the others (app/limits.py) after validation, from a plan
+measured once per document and evaluated with each request's variables.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    parse,
+    validate,
+)
 from graphql.utilities.type_info import TypeInfo
+
+from app.limits import DocumentPlan, QueryLimits, QueryTooComplex, analyze
 
 
 @dataclass
 class _Entry:
     document: DocumentNode
     errors: list[GraphQLError] | None = None
+    plan: DocumentPlan | None = None
 
 
 @dataclass
@@ -28,6 +44,9 @@ class DocumentCache:
     # Larger documents are parsed every time: the cache's memory stays bounded by
     # size * max_query_chars, whatever clients send.
     max_query_chars: int = 20_000
+    max_tokens: int | None = None
+    # None: no limits beyond the spec's validation rules.
+    limits: QueryLimits | None = None
     _entries: OrderedDict[str, _Entry] = field(default_factory=OrderedDict)
     _by_document: dict[int, _Entry] = field(default_factory=dict)
     hits: int = 0
@@ -42,7 +61,8 @@ class DocumentCache:
             self.hits += 1
             return entry.document
         self.misses += 1
-        document = parse(query)  # a syntax error is raised, and nothing is cached
+        # A syntax error is raised, and nothing is cached.
+        document = self._parse(query)
         if len(query) > self.max_query_chars:
             return document
         entry = _Entry(document)
@@ -53,6 +73,29 @@ class DocumentCache:
             self._by_document.pop(id(evicted.document), None)
         return document
 
+    def _parse(self, query: str) -> DocumentNode:
+        try:
+            # max_tokens counts comments too, so padding a document with them does not help.
+            return parse(query, max_tokens=self.max_tokens)
+        except GraphQLSyntaxError as error:
+            if "Parsing aborted" not in error.message:
+                raise
+            if "nested too deeply" in error.message:
+                problem = QueryTooComplex(
+                    "The query document is nested too deeply to parse. Write it with fewer "
+                    "nested levels (values and selections)."
+                )
+            else:
+                problem = QueryTooComplex(
+                    f"The query document has more than {self.max_tokens} tokens; the limit "
+                    f"(max tokens) is {self.max_tokens}. Send a smaller document, or split it."
+                )
+            raise GraphQLError(problem.message, original_error=problem) from error
+
+    def validator(self, data: dict[str, Any]) -> Callable[..., list[GraphQLError]]:
+        """Ariadne's `query_validator` for one request: the limits need its variables."""
+        return partial(self.validate, request=data)
+
     def validate(
         self,
         schema: GraphQLSchema,
@@ -60,12 +103,33 @@ class DocumentCache:
         rules: Collection[type[ASTValidationRule]] | None = None,
         max_errors: int | None = None,
         type_info: TypeInfo | None = None,
+        *,
+        request: dict[str, Any] | None = None,
     ) -> list[GraphQLError]:
-        """Ariadne's `query_validator`: validate a cached document once."""
+        """Validate a cached document once; check the limits for this request's variables."""
         entry = self._by_document.get(id(document_ast))
-        if entry is not None and entry.document is document_ast and entry.errors is not None:
-            return entry.errors
-        errors = validate(schema, document_ast, rules=rules, max_errors=max_errors)
-        if entry is not None and entry.document is document_ast:
-            entry.errors = errors
-        return errors
+        if entry is None or entry.document is not document_ast:
+            entry = None
+        if entry is not None and entry.errors is not None:
+            errors = entry.errors
+        else:
+            errors = validate(schema, document_ast, rules=rules, max_errors=max_errors)
+            if entry is not None:
+                entry.errors = errors
+        if errors or self.limits is None:
+            return errors
+        plan = entry.plan if entry is not None else None
+        if plan is None:
+            plan = analyze(schema, document_ast)
+            if entry is not None:
+                entry.plan = plan
+        request = request or {}
+        variables = request.get("variables")
+        problem = plan.check(
+            request.get("operationName"),
+            variables if isinstance(variables, dict) else {},
+            self.limits,
+        )
+        if problem is None:
+            return []
+        return [GraphQLError(problem.message, original_error=problem)]

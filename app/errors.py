@@ -4,6 +4,7 @@ else leaves the service as a masked internal error."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError
@@ -48,25 +49,57 @@ def _root_cause(error: GraphQLError) -> Exception | None:
     return original
 
 
-def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
-    """Ariadne's error formatter: keep expected errors, mask the rest."""
+# What graphql-core appends to validation messages: a list of the schema's names, which
+# production keeps to itself (with introspection off it would be the only way to learn them).
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+# Causes of an error before execution that are the client's: the document or the variables
+# are wrong, and the message (graphql-core's, quoting ours) says how.
+_CLIENT_CAUSES = (GraphQLError, ValueError, TypeError)
+
+
+def format_error(
+    error: GraphQLError, debug: bool = False, *, request_id: str | None = None
+) -> dict[str, Any]:
+    """Ariadne's error formatter: keep expected errors, mask the rest (bind `request_id`
+    per request, so a masked error can be found in the log)."""
     formatted: dict[str, Any] = dict(error.formatted)
     original = _root_cause(error)
-    if error.path is None:
-        # Before execution: syntax, validation, variable coercion. The document or the
-        # variables are wrong, and graphql-core's message (which quotes ours) says how.
-        code = original.code if isinstance(original, AppError) else INVALID_PARAMETERS
-    elif isinstance(original, AppError):
-        formatted["message"] = original.message
+    masked = False
+    if isinstance(original, AppError):
+        if error.path is not None:
+            formatted["message"] = original.message
         code = original.code
+    elif error.path is None and (original is None or isinstance(original, _CLIENT_CAUSES)):
+        code = INVALID_PARAMETERS
     else:
-        log.error("internal error at %s: %s", error.path, error.message, exc_info=original)
+        log.error(
+            "internal error request_id=%s at %s: %s",
+            request_id,
+            error.path,
+            error.message,
+            exc_info=original,
+        )
         code = INTERNAL_ERROR
+        masked = True
         if not debug:
             formatted["message"] = MASKED_MESSAGE
+    if not debug and not masked:
+        formatted["message"] = _SUGGESTION.sub("", formatted["message"])
     extensions = dict(formatted.get("extensions") or {})
     extensions["code"] = code
+    if masked and request_id is not None:
+        extensions["requestId"] = request_id
     if debug and original is not None and not isinstance(original, AppError):
         extensions["exception"] = {"type": type(original).__name__, "message": str(original)}
     formatted["extensions"] = extensions
     return formatted
+
+
+class Unauthorized(AppError):
+    """No usable API key; answered with HTTP 401 before anything runs."""
+
+    code = UNAUTHORIZED
+
+
+class Forbidden(AppError):
+    code = FORBIDDEN

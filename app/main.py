@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -73,7 +74,11 @@ def create_app(settings: Settings) -> Starlette:
 
     async def readyz(_: Request) -> Response:
         try:
-            await check_migrated(database)
+            # A drained pool or a server that stopped answering must not hang the probe.
+            async with asyncio.timeout(
+                (settings.pool_timeout_ms + settings.statement_timeout_ms) / 1000
+            ):
+                await check_migrated(database)
         except NotMigrated as error:
             return JSONResponse({"status": "unready", "reason": str(error)}, status_code=503)
         except AppError as error:
@@ -109,3 +114,9 @@ def create_app(settings: Settings) -> Starlette:
     app.state.database = database
     app.state.settings = settings
     return app
+
+
+def app_from_env() -> Starlette:
+    """The app of one `serve --workers N` worker process, with settings from its environment
+    (`serve` puts the resolved DATABASE_URL there)."""
+    return create_app(Settings.from_env())

