@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 from databases import Database as _Pool
+from databases.backends.common.records import Record as _Record
 from databases.core import Connection as _Connection
 from sqlalchemy.sql import ClauseElement
 
@@ -28,15 +29,48 @@ log = logging.getLogger("slotgraph.db")
 Row = Any  # databases.interfaces.Record: row["column"] gives converted values
 StatementListener = Callable[[ClauseElement], None]
 
+
+def column_reader(row: Row, name: str) -> Callable[[Row], Any]:
+    """A function that reads column `name` from `row` and from the other rows of the same
+    result, giving what `row[name]` gives.
+
+    `databases`' Record looks the column and its result processor up on every access; for
+    its own Record type on PostgreSQL they are looked up here once, and the value is then
+    taken as `Record.__getitem__` takes it. Any other row is read with `row[name]`."""
+    if type(row) is not _Record or not row._column_map or row._dialect.name != "postgresql":
+        return lambda other: other[name]
+    column_map = row._column_map
+    index, datatype = column_map[name]
+    processor = datatype._cached_result_processor(row._dialect, None)
+
+    def read(other: Row) -> Any:
+        if other._column_map is not column_map:
+            return other[name]
+        value = other._row[index]
+        if processor is not None and isinstance(value, (int, str, float)):
+            return processor(value)
+        return value
+
+    return read
+
+
+# Failures of the database, not of the statement: the same request can succeed later.
 _UNAVAILABLE = (
-    OSError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
+    OSError,  # also TimeoutError: asyncpg's command_timeout
     asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.QueryCanceledError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.TooManyConnectionsError,
+    # The protocol state of a connection the server dropped mid-statement ("cannot switch
+    # to state ..."); the pool discards the connection when it is released.
+    asyncpg.exceptions.InternalClientError,
+    # 08: connection exceptions (e.g. the server closed it).
+    asyncpg.exceptions.PostgresConnectionError,
+    # 57: operator intervention: statement timeout, pg_terminate_backend, shutdown, restart.
+    asyncpg.exceptions.OperatorInterventionError,
+    # 53: out of connections, memory or disk.
+    asyncpg.exceptions.InsufficientResourcesError,
 )
+# Whatever stops a new connection from being made: besides the above, e.g. a database that
+# does not accept connections right now, was dropped, or a password that was changed.
+_CONNECT_FAILURES = (*_UNAVAILABLE, asyncpg.exceptions.PostgresError)
 
 
 def with_database(url: str, name: str) -> str:
@@ -98,7 +132,7 @@ class Database:
         await self._pool.disconnect()
 
     def session(self) -> RequestSession:
-        return RequestSession(self)
+        return RequestSession(self, acquire_timeout_s=self.settings.pool_timeout_ms / 1000)
 
     def _notify(self, query: ClauseElement) -> None:
         for listener in self.listeners:
@@ -130,26 +164,55 @@ class RequestSession:
     release ("another operation is in progress") or acquire a connection nobody releases.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, acquire_timeout_s: float | None = None) -> None:
         self._database = database
         self._connection: _Connection | None = None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._acquire_timeout_s = acquire_timeout_s
+        # The task running the statement in flight, so a request that ran out of time can
+        # cancel it (asyncpg then cancels it on the server too).
+        self._running: asyncio.Task[Any] | None = None
         self.statements = 0
 
     async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
         async with self._lock:
             if self._closed:
                 raise SessionClosed("the request has ended")
-            if self._connection is None:
-                connection = self._database.connection()
+            self._running = asyncio.current_task()
+            try:
+                if self._connection is None:
+                    self._connection = await self._acquire()
+                self.statements += 1
+                self._database._notify(query)
                 with _translate_faults():
-                    await connection.__aenter__()
-                self._connection = connection
-            self.statements += 1
-            self._database._notify(query)
-            with _translate_faults():
-                return await self._connection.fetch_all(query)
+                    return await self._connection.fetch_all(query)
+            finally:
+                self._running = None
+
+    async def _acquire(self) -> _Connection:
+        """A pool connection, or ServiceUnavailable when none is free in time: a request
+        waiting on a drained pool is told to retry instead of hanging."""
+        connection = self._database.connection()
+        try:
+            async with asyncio.timeout(self._acquire_timeout_s):
+                await connection.__aenter__()
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "No database connection became free in time (pool timeout); retry the request."
+            ) from None
+        except _CONNECT_FAILURES as error:
+            raise ServiceUnavailable(
+                "The database is unavailable or the statement took too long; retry the request."
+            ) from error
+        return connection
+
+    def cancel(self) -> None:
+        """Refuse further statements and cancel the one in flight, if any."""
+        self._closed = True
+        running = self._running
+        if running is not None and running is not asyncio.current_task():
+            running.cancel()
 
     async def close(self) -> None:
         async with self._lock:

@@ -9,10 +9,12 @@ execute; with legacy `application/json` 200 for every well-formed request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 import orjson
@@ -21,10 +23,22 @@ from graphql import GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from app import apikeys
+from app.auth import Authenticator
 from app.context import RequestContext
 from app.db import Database
 from app.documents import DocumentCache
-from app.errors import INTERNAL_ERROR, INVALID_PARAMETERS, MASKED_MESSAGE, format_error
+from app.errors import (
+    INTERNAL_ERROR,
+    INVALID_PARAMETERS,
+    MASKED_MESSAGE,
+    SERVICE_UNAVAILABLE,
+    ServiceUnavailable,
+    Unauthorized,
+    format_error,
+)
+from app.execution import FastExecutor
+from app.limits import QueryLimits
 from app.playground import Playground
 from app.settings import Settings
 
@@ -35,7 +49,7 @@ log = logging.getLogger("slotgraph.http")
 ARIADNE_LOGGER = "slotgraph.ariadne"
 logging.getLogger(ARIADNE_LOGGER).setLevel(logging.CRITICAL)
 
-MAX_BODY_BYTES = 1024 * 1024
+_OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,127}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 
@@ -65,6 +79,36 @@ def _negotiate(accept: str) -> str:
     return JSON_TYPES[1] if modern > 0 and modern >= legacy else JSON_TYPES[0]
 
 
+def log_request(
+    request_id: str, data: dict[str, Any], statements: int, started: float, status: int
+) -> None:
+    """One line per request. Its text form is parsed by the benchmarks (`statements=N`);
+    the JSON form (SLOTGRAPH_LOG_FORMAT=json) carries the same values as fields."""
+    operation = data.get("operationName")
+    if not (isinstance(operation, str) and _OPERATION_NAME.fullmatch(operation)):
+        # A client's text goes into the log only when it is a GraphQL name: no forged lines.
+        operation = None
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    log.info(
+        "graphql request_id=%s operation=%s statements=%d duration_ms=%.2f status=%d",
+        request_id,
+        operation,
+        statements,
+        duration_ms,
+        status,
+        extra={
+            "event": "graphql request",
+            "fields": {
+                "request_id": request_id,
+                "operation": operation,
+                "statements": statements,
+                "duration_ms": duration_ms,
+                "status": status,
+            },
+        },
+    )
+
+
 class GraphQLEndpoint:
     def __init__(
         self,
@@ -77,7 +121,10 @@ class GraphQLEndpoint:
         self.database = database
         self.settings = settings
         self.playground = playground
-        self.documents = DocumentCache()
+        self.documents = DocumentCache(
+            max_tokens=settings.max_tokens, limits=QueryLimits.from_settings(settings)
+        )
+        self.authenticator = Authenticator(settings.auth_cache_seconds)
 
     async def handle(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD", "POST"):
@@ -91,9 +138,12 @@ class GraphQLEndpoint:
             if "query" in request.query_params:
                 return await self._get_query(request)
             if self.playground is not None and "text/html" in request.headers.get("accept", ""):
+                token = self.settings.playground_token
                 page = self.playground.page(
                     asset_prefix=str(request.url_for("playground-assets", path="")).rstrip("/"),
                     endpoint=str(request.url_for("graphql")),
+                    # Local demo only (Settings refuses a token in production).
+                    headers={"Authorization": f"Bearer {token}"} if token else None,
                 )
                 return HTMLResponse(page)
             return _envelope(
@@ -125,15 +175,19 @@ class GraphQLEndpoint:
                 f"POST /graphql takes Content-Type: application/json, got {content_type or 'none'!r}.",
                 415,
             )
+        limit = self.settings.max_body_bytes
+        too_large = f"The request body exceeds {limit} bytes (max body bytes); send a smaller one."
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _envelope(f"The request body exceeds {MAX_BODY_BYTES} bytes.", 413)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _envelope(too_large, 413)
         body = bytearray()
         async for chunk in request.stream():
             body.extend(chunk)
-            if len(body) > MAX_BODY_BYTES:
-                return _envelope(f"The request body exceeds {MAX_BODY_BYTES} bytes.", 413)
+            if len(body) > limit:
+                return _envelope(too_large, 413)
         try:
+            # orjson refuses nesting deeper than 1024 levels with the same error, so a deeply
+            # nested body is a 400 here, never a recursion error later.
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             return _envelope("The request body is not valid JSON.", 400)
@@ -145,28 +199,83 @@ class GraphQLEndpoint:
             )
         return await self._execute(request, data, queries_only=False)
 
+    def _timed_out(
+        self, request_id: str, data: dict[str, Any], statements: int, started: float
+    ) -> Response:
+        response = _envelope(
+            f"The request took longer than {self.settings.request_timeout_ms} ms (request "
+            "timeout) and was cancelled; retry it, or ask for less (smaller pages, fewer "
+            "nested connections).",
+            503,
+            SERVICE_UNAVAILABLE,
+        )
+        response.headers["x-request-id"] = request_id
+        log_request(request_id, data, statements, started, 503)
+        return response
+
+    def _refused(
+        self,
+        error: Unauthorized | ServiceUnavailable,
+        request_id: str,
+        data: dict[str, Any],
+        statements: int,
+        started: float,
+    ) -> Response:
+        """No usable API key (401, the same answer whichever part was wrong), or no database
+        to check it against (503, retryable)."""
+        unauthorized = isinstance(error, Unauthorized)
+        status = 401 if unauthorized else 503
+        response = _envelope(error.message, status, error.code)
+        response.headers["x-request-id"] = request_id
+        if unauthorized:
+            response.headers["www-authenticate"] = 'Bearer realm="slotgraph"'
+        log_request(request_id, data, statements, started, status)
+        return response
+
     async def _execute(
         self, request: Request, data: dict[str, Any], *, queries_only: bool
     ) -> Response:
         # A client's request id is kept when it is a plain token (it ends up in logs).
         given = request.headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        session = self.database.session()
-        context = RequestContext(settings=self.settings, session=session, request_id=request_id)
         started = time.perf_counter()
+        session = self.database.session()
+        timeout_s = self.settings.request_timeout_ms / 1000
         try:
-            _, result = await graphql(
-                self.schema,
-                data,
-                context_value=context,
-                query_parser=self.documents.parse,
-                query_validator=self.documents.validate,
-                debug=self.settings.debug,
-                introspection=self.settings.introspection,
-                error_formatter=format_error,
-                require_query=queries_only,
-                logger=ARIADNE_LOGGER,
-            )
+            # The key lookup is inside the request timeout too: a slow database cannot hold a
+            # request longer than any other statement could.
+            async with asyncio.timeout(timeout_s) as deadline:
+                try:
+                    caller = await self.authenticator.authenticate(
+                        request.headers.get("authorization"),
+                        lambda key_id: apikeys.lookup(session, key_id),
+                    )
+                except (Unauthorized, ServiceUnavailable) as error:
+                    return self._refused(error, request_id, data, session.statements, started)
+                context = RequestContext(
+                    settings=self.settings, session=session, request_id=request_id, caller=caller
+                )
+                _, result = await graphql(
+                    self.schema,
+                    data,
+                    context_value=context,
+                    query_parser=self.documents.parse,
+                    query_validator=self.documents.validator(data),
+                    debug=self.settings.debug,
+                    introspection=self.settings.introspection,
+                    error_formatter=partial(format_error, request_id=request_id),
+                    require_query=queries_only,
+                    execution_context_class=FastExecutor if self.settings.fast_execution else None,
+                    logger=ARIADNE_LOGGER,
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            # Loader batches run in tasks of their own, which the timeout does not reach:
+            # cancel the statement in flight so the connection is free again at once.
+            session.cancel()
+            await session.close()
+            return self._timed_out(request_id, data, session.statements, started)
         except Exception:
             # Nothing should get here (resolver errors are formatted by graphql); if it does,
             # the client still gets a GraphQL envelope, and the details stay in the log.
@@ -182,13 +291,6 @@ class GraphQLEndpoint:
             return Response(orjson.dumps(result), status_code=500, media_type="application/json")
         finally:
             await session.close()
-        log.info(
-            "graphql request_id=%s operation=%s statements=%d duration_ms=%.2f",
-            request_id,
-            data.get("operationName"),
-            session.statements,
-            (time.perf_counter() - started) * 1000,
-        )
         errors = result.get("errors") or ()
         if result.get("data") is None and errors and all("path" not in e for e in errors):
             # A request error (e.g. variables that do not coerce): execution never started, so
@@ -198,6 +300,7 @@ class GraphQLEndpoint:
         # execute is a 4xx; legacy application/json answers every well-formed request with 200.
         media_type = _negotiate(request.headers.get("accept", ""))
         status = 400 if media_type == JSON_TYPES[1] and "data" not in result else 200
+        log_request(request_id, data, session.statements, started, status)
         return Response(
             orjson.dumps(result),
             status_code=status,

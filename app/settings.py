@@ -15,6 +15,7 @@ from typing import Literal
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 Environment = Literal["development", "production"]
+LogFormat = Literal["text", "json"]
 
 
 class SettingsError(ValueError):
@@ -50,6 +51,17 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false (1/0, yes/no, on/off), got {raw!r}")
 
 
+def _log_format(env: Mapping[str, str], default: LogFormat) -> LogFormat:
+    raw = env.get("SLOTGRAPH_LOG_FORMAT", "").strip().lower()
+    if raw == "":
+        return default
+    if raw == "text":
+        return "text"
+    if raw == "json":
+        return "json"
+    raise SettingsError(f"SLOTGRAPH_LOG_FORMAT must be 'text' or 'json', got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     # None means: start the embedded PostgreSQL under `data_dir`.
@@ -66,6 +78,31 @@ class Settings:
     statement_timeout_ms: int = 5000
     introspection: bool = True
     playground: bool = True
+    # Complete plain subtrees without graphql-core's per-field machinery (app.execution);
+    # off runs stock graphql-core, e.g. to rule the fast path out when chasing a bug.
+    fast_execution: bool = True
+    # Query limits (app/limits.py), checked before anything executes. README "Limits and
+    # safety" says why each default is what it is.
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_root_fields: int = 10
+    max_cost: int = 50_000
+    max_input_depth: int = 20
+    max_body_bytes: int = 1024 * 1024
+    # Longer than the statement timeout, so one slow statement answers with its own error.
+    request_timeout_ms: int = 10_000
+    # How long a request may wait for a pool connection before it is told to retry.
+    pool_timeout_ms: int = 5000
+    workers: int = 1
+    # Below the 30 s most orchestrators wait before they kill a stopping process.
+    shutdown_timeout_s: int = 20
+    log_format: LogFormat = "text"
+    # How long a verified API key is trusted without asking the database again: a revoked
+    # key keeps working on a worker for at most this long.
+    auth_cache_seconds: int = 10
+    # Local demo only: the token the playground page sends. Never set in production.
+    playground_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,11 +128,30 @@ class Settings:
             statement_timeout_ms=_int(env, "SLOTGRAPH_STATEMENT_TIMEOUT_MS", 5000),
             introspection=_bool(env, "SLOTGRAPH_INTROSPECTION", not production),
             playground=_bool(env, "SLOTGRAPH_PLAYGROUND", not production),
+            fast_execution=_bool(env, "SLOTGRAPH_FAST_EXECUTION", True),
+            max_depth=_int(env, "SLOTGRAPH_MAX_DEPTH", 12),
+            max_aliases=_int(env, "SLOTGRAPH_MAX_ALIASES", 30, minimum=0),
+            max_tokens=_int(env, "SLOTGRAPH_MAX_TOKENS", 5000),
+            max_root_fields=_int(env, "SLOTGRAPH_MAX_ROOT_FIELDS", 10),
+            max_cost=_int(env, "SLOTGRAPH_MAX_COST", 50_000),
+            max_input_depth=_int(env, "SLOTGRAPH_MAX_INPUT_DEPTH", 20),
+            max_body_bytes=_int(env, "SLOTGRAPH_MAX_BODY_BYTES", 1024 * 1024),
+            request_timeout_ms=_int(env, "SLOTGRAPH_REQUEST_TIMEOUT_MS", 10_000),
+            pool_timeout_ms=_int(env, "SLOTGRAPH_POOL_TIMEOUT_MS", 5000),
+            workers=_int(env, "SLOTGRAPH_WORKERS", 1, maximum=64),
+            shutdown_timeout_s=_int(env, "SLOTGRAPH_SHUTDOWN_TIMEOUT_S", 20, minimum=0),
+            log_format=_log_format(env, "json" if production else "text"),
+            auth_cache_seconds=_int(env, "SLOTGRAPH_AUTH_CACHE_SECONDS", 10, minimum=0),
         )
         settings.check()
         return settings
 
     def check(self) -> None:
+        if self.environment == "production" and self.playground_token is not None:
+            raise SettingsError(
+                "a playground API key is for the local demo only; production pages never "
+                "embed a key (run without --demo when SLOTGRAPH_ENV=production)"
+            )
         if self.environment == "production" and self.debug:
             raise SettingsError(
                 "SLOTGRAPH_DEBUG unmasks internal errors and must stay off when "

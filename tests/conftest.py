@@ -75,7 +75,25 @@ def cluster(database_url: str) -> None:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return replace(Settings(), database_url=database_url, debug=False)
+    # Verified keys stay cached for the whole run, so statement counts are those of the query
+    # alone; tests of the cache itself build their own app.
+    return replace(Settings(), database_url=database_url, debug=False, auth_cache_seconds=3600)
+
+
+# The identities API tests act as (tests/api/test_access.py adds admins and users).
+SUPERADMIN_USER = uuid.UUID("5a5a5a5a-0000-4000-8000-000000000001")
+
+
+def issue_key(database_url: str, role: str, user: uuid.UUID, domain: str) -> str:
+    from app.apikeys import create_key
+
+    issued = asyncio.run(create_key(database_url, role=role, user_uuid=user, domain=domain))
+    return issued.token
+
+
+@pytest.fixture(scope="session")
+def superadmin_token(database_url: str) -> str:
+    return issue_key(database_url, "superadmin", SUPERADMIN_USER, "default")
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +104,19 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
 
 
 @pytest.fixture
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: Starlette, superadmin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ASGI, authenticated as a superadmin (who sees everything)."""
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {superadmin_token}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=headers
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ASGI with no credentials."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
@@ -120,6 +150,11 @@ def sql(app: Starlette) -> Iterator[StatementLog]:
         listeners.remove(log)
 
 
+# Every operation a GraphQLClient sends (query, variables, Authorization header), replayed
+# through both executors at the end of the run by tests/differential/test_replay.py.
+SENT_OPERATIONS: list[tuple[str, dict[str, Any] | None, str | None]] = []
+
+
 class GraphQLClient:
     def __init__(self, http: httpx.AsyncClient, sql: StatementLog) -> None:
         self.http = http
@@ -127,6 +162,7 @@ class GraphQLClient:
 
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST a query; expect HTTP 200 and return the whole JSON body."""
+        SENT_OPERATIONS.append((query, variables, self.http.headers.get("authorization")))
         response = await self.http.post("/graphql", json={"query": query, "variables": variables})
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
@@ -134,5 +170,10 @@ class GraphQLClient:
 
 
 @pytest.fixture
-def gql(client: httpx.AsyncClient, sql: StatementLog) -> GraphQLClient:
+async def gql(client: httpx.AsyncClient, sql: StatementLog) -> GraphQLClient:
+    # The key is verified once and then cached (auth_cache_seconds); statement counts in
+    # tests are those of the query itself.
+    warm = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert warm.status_code == 200, warm.text
+    sql.reset()
     return GraphQLClient(client, sql)
