@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from app.amounts import in_range
+from app.db import column_reader
 from app.errors import InvalidParameters
 from app.filters import array_of
 
@@ -342,11 +343,14 @@ class ConnectionQuery:
     want_count: bool = False
     want_opposite: bool = False  # hasPreviousPage when forward, hasNextPage when backward
     parents: Parents | None = None
+    # False when the query selects no cursor (edges.cursor, pageInfo.startCursor/endCursor):
+    # encoding one per edge is then work for nothing, and the slice carries None instead.
+    want_cursors: bool = True
 
 
 @dataclass(frozen=True)
 class Slice(Generic[T]):
-    items: list[tuple[T, str]]  # (record, cursor)
+    items: list[tuple[T, str | None]]  # (record, cursor; None when not wanted)
     has_next: bool
     has_previous: bool
     total: int | None
@@ -492,22 +496,29 @@ def build_select(
     def shape_one(rows_list: list[Any]) -> Slice[T]:
         total: int | None = None
         opposite = False
-        if nested:
-            if rows_list:
-                total = rows_list[0][_TOTAL] if query.want_count else None
-                opposite = bool(rows_list[0][_OPPOSITE]) if probe_opposite else False
-            rows_list = [row for row in rows_list if row[_ORD] is not None]
+        if nested and rows_list:
+            total = rows_list[0][_TOTAL] if query.want_count else None
+            opposite = bool(rows_list[0][_OPPOSITE]) if probe_opposite else False
+            ordinal = column_reader(rows_list[0], _ORD)
+            rows_list = [row for row in rows_list if ordinal(row) is not None]
         has_more = len(rows_list) > page.size
         rows_list = rows_list[: page.size]
         if page.mode is Mode.BACKWARD:
             rows_list.reverse()
-        items = [
-            (
-                to_record(row),
-                encode_cursor(ordering, [row[_KEY.format(i)] for i in range(len(terms))]),
-            )
-            for row in rows_list
-        ]
+        # Read every row of one result alike: the column lookups are made once.
+        keys = (
+            [column_reader(rows_list[0], _KEY.format(i)) for i in range(len(terms))]
+            if rows_list
+            else []
+        )
+        items: list[tuple[T, str | None]]
+        if query.want_cursors:
+            items = [
+                (to_record(row), encode_cursor(ordering, [key(row) for key in keys]))
+                for row in rows_list
+            ]
+        else:
+            items = [(to_record(row), None) for row in rows_list]
         if page.mode is Mode.BACKWARD:
             return Slice(items, opposite, has_more, total)
         return Slice(items, has_more, opposite, total)
@@ -516,8 +527,10 @@ def build_select(
         if driver is None:
             return [shape_one(list(fetched))]
         grouped: list[list[Any]] = [[] for _ in range(groups)]
-        for row in fetched:
-            grouped[row[_PARENT] - 1].append(row)
+        if fetched:
+            parent = column_reader(fetched[0], _PARENT)
+            for row in fetched:
+                grouped[parent(row) - 1].append(row)
         return [shape_one(group) for group in grouped]
 
     return statement, shape

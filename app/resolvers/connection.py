@@ -61,6 +61,7 @@ class Wants:
     count: bool
     has_next: bool
     has_previous: bool
+    cursors: bool  # edges.cursor, pageInfo.startCursor or pageInfo.endCursor
 
     def opposite(self, page: PageRequest) -> bool:
         if page.mode is Mode.FORWARD:
@@ -71,7 +72,7 @@ class Wants:
 
 
 def wants(info: Info) -> Wants:
-    count = has_next = has_previous = False
+    count = has_next = has_previous = cursors = False
     for node in info.field_nodes:
         for field in _fields(node.selection_set, info):
             name = field.name.value
@@ -81,7 +82,11 @@ def wants(info: Info) -> Wants:
                 for sub in _fields(field.selection_set, info):
                     has_next = has_next or sub.name.value == "hasNextPage"
                     has_previous = has_previous or sub.name.value == "hasPreviousPage"
-    return Wants(count, has_next, has_previous)
+                    cursors = cursors or sub.name.value in ("startCursor", "endCursor")
+            elif name == "edges":
+                for sub in _fields(field.selection_set, info):
+                    cursors = cursors or sub.name.value == "cursor"
+    return Wants(count, has_next, has_previous, cursors)
 
 
 def to_connection(page: Slice[Any]) -> dict[str, Any]:
@@ -117,16 +122,19 @@ async def resolve_connection(
     where = spec.build_filter(args.get("filter"))
     selected = wants(info)
     want_count, want_opposite = selected.count, selected.opposite(page)
+    want_cursors = selected.cursors
 
     async def fetch(parents: Sequence[Any] | None) -> list[Slice[Any]]:
         return await spec.fetch(
             context.session,
+            context.caller,
             where,
             ordering,
             page,
             want_count=want_count,
             want_opposite=want_opposite,
             parents=parents,
+            want_cursors=want_cursors,
         )
 
     if parent is None:
@@ -137,6 +145,7 @@ async def resolve_connection(
         orjson.dumps(args, default=str, option=orjson.OPT_SORT_KEYS),
         want_count,
         want_opposite,
+        want_cursors,
     )
     loader = context.loaders.connection(key, fetch)
     return to_connection(await loader.load(parent))

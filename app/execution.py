@@ -1,0 +1,704 @@
+"""A faster executor for graphql-core that completes plain subtrees straight into dicts.
+
+graphql-core spends a few microseconds on every field it completes: a Path, a ResolveInfo,
+the resolver call, and the type dispatch of `complete_value`. Most of a typical response is
+made of fields that need none of that: fields read from a record or dict by the default
+resolver (or by Ariadne's camelCase-to-snake_case alias resolver), with no arguments, whose
+values are scalars, enums, lists or objects made of such fields again. A nested agents page
+is ~1,900 fields, ~1,700 of them plain.
+
+`FastExecutor` overrides `execute_fields` (and `execute_field`, for the arguments). For
+each selection set it meets it compiles, once per request, a plan: for every field of the
+grouped field set (already collected by graphql-core, so fragments, aliases, variables and
+@skip/@include are resolved exactly as graphql-core resolves them), either a *pure
+completer*, when the field and its whole subtree are plain, a *mixed completer* (below), or
+nothing, when graphql-core must execute it (resolvers, arguments, abstract types,
+introspection, ...). Those fields go through graphql-core's own `execute_field`, in
+the same order and with the same awaitable structure, so resolvers, loaders, task scheduling
+and errors are exactly graphql-core's.
+
+Fields whose subtree does hold resolvers are not all graphql-core's either. A field read by
+the default resolver, without arguments, whose type is an object type (inside any lists and
+non-nulls) - a connection's `edges`, an edge's `node` - gets a *mixed completer*: it reads
+the value, walks the lists and non-nulls as `complete_value` does (same paths, same
+awaitable gathering, same error handling per item), and runs the object's own selection set
+through `execute_fields` again, where its plain fields are completed directly and only its
+resolver fields go to `execute_field`. Once a mixed completer has started, resolvers may
+have run, so it cannot give up; instead each position whose value is not plain (an
+exception, an awaitable, a null where the schema says non-null, a source that is not a
+record or dict, a list that is not a list) is handed to graphql-core's `complete_value` at
+that very position, before anything was done for it.
+
+Fields graphql-core executes get one saving too: their coerced arguments are reused within
+the request (a nested connection asked under 50 parents has the same arguments 50 times).
+
+A pure completer does no I/O and has no side effects: it reads attributes and dict keys and
+serializes leaves with the schema's own `coerce_output_value`. Whenever it meets anything
+that graphql-core would treat specially - a null where the schema says non-null, a callable
+or awaitable value, an exception, a value of a type it does not know to be inert, a
+serializer that fails - it gives up, and graphql-core executes that field (and its subtree)
+from scratch at the same position. That re-run produces the error messages, paths and null
+bubbling graphql-core produces, by construction; being pure, the abandoned attempt left
+nothing behind. The differential tests in tests/differential/ hold the two executors to
+byte-identical responses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from types import CoroutineType, GeneratorType
+from typing import Any, cast
+from uuid import UUID
+
+from ariadne.resolvers import resolve_to
+from graphql import (
+    Executor,
+    FieldNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    TypeNameMetaFieldDef,
+    default_field_resolver,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import FieldDetails, FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import collect_iterator_awaitables, to_nodes
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
+from graphql.pyutils.undefined import UndefinedType
+
+__all__ = ["FastExecutor"]
+
+Complete = Callable[[Any], Any]
+
+
+class _GiveUp(Exception):
+    """A pure completer met something only graphql-core handles exactly."""
+
+
+# Values a leaf serializer may see directly: none of them is awaitable, callable or an
+# exception, which are the cases graphql-core treats before serializing. Anything else
+# (an Enum member, a custom object) goes to graphql-core.
+_LEAF_VALUES: frozenset[type] = frozenset(
+    {str, int, float, bool, Decimal, UUID, dt.datetime, dt.date, dt.time, dict, list, tuple}
+)
+
+# The code object behind every resolver Ariadne's `resolve_to(name)` builds (convert_names_case
+# binds one to each camelCase field): it reads `name` exactly as graphql-core's default
+# resolver reads the field name, so such a field is as plain as a default-resolved one.
+_ALIAS_RESOLVER_CODE = resolve_to("_").__code__
+
+_source_types: dict[type, bool] = {}
+
+
+def _inert_source(kind: type) -> bool:
+    """Whether objects of this type can be completed as sources without graphql-core: a dict,
+    or a dataclass (the records) that is not awaitable, not an exception, and has no dynamic
+    attribute lookup that could make it one."""
+    known = _source_types.get(kind)
+    if known is not None:
+        return known
+    inert = kind is dict or (
+        dataclasses.is_dataclass(kind)
+        and not issubclass(kind, (BaseException, CoroutineType, GeneratorType))
+        and not hasattr(kind, "__await__")
+        and not hasattr(kind, "__getattr__")
+        and kind.__getattribute__ is object.__getattribute__
+    )
+    _source_types[kind] = inert
+    return inert
+
+
+def _alias_attribute(field: GraphQLField) -> str | None:
+    """The attribute an Ariadne alias resolver reads, when `field.resolve` is one."""
+    resolve = field.resolve
+    code = getattr(resolve, "__code__", None)
+    closure = getattr(resolve, "__closure__", None)
+    if code is not _ALIAS_RESOLVER_CODE or closure is None:
+        return None
+    try:
+        name = closure[code.co_freevars.index("attr_name")].cell_contents
+    except (ValueError, IndexError):  # pragma: no cover - a different Ariadne
+        return None
+    # A dotted name walks several objects; graphql-core's default resolver never does.
+    return name if isinstance(name, str) and "." not in name else None
+
+
+def _read(attribute: str, complete: Complete) -> Complete:
+    """graphql-core's `default_field_resolver` for one attribute, then the completion."""
+
+    def read(source: Any) -> Any:
+        # `type(...) is dict` first: the common case, cheaper than the ABC check.
+        if type(source) is dict or isinstance(source, Mapping):
+            value = source.get(attribute)
+        else:
+            value = getattr(source, attribute, None)
+        if callable(value):
+            # graphql-core would call it with the resolve info.
+            raise _GiveUp
+        return complete(value)
+
+    return read
+
+
+def _leaf(coerce: Callable[[Any], Any], non_null: bool) -> Complete:
+    def leaf(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise _GiveUp
+            return None
+        if type(value) not in _LEAF_VALUES:
+            raise _GiveUp
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _GiveUp
+        return coerced
+
+    return leaf
+
+
+def _non_null(inner: Complete) -> Complete:
+    def non_null(value: Any) -> Any:
+        completed = inner(value)
+        if completed is None:
+            raise _GiveUp
+        return completed
+
+    return non_null
+
+
+def _list(item: Complete) -> Complete:
+    def complete_list(value: Any) -> Any:
+        if value is None:
+            return None
+        kind = type(value)
+        if kind is not list and kind is not tuple:
+            raise _GiveUp
+        return [item(element) for element in value]
+
+    return complete_list
+
+
+def _object(fields: list[tuple[str, Complete]]) -> Complete:
+    def complete_object(value: Any) -> Any:
+        if value is None:
+            return None
+        if not _inert_source(type(value)):
+            raise _GiveUp
+        return {name: complete(value) for name, complete in fields}
+
+    return complete_object
+
+
+# A mixed completer: what graphql-core's `complete_value` does for one position of a field
+# whose subtree holds resolvers (a value, the path of the position, and a builder of the
+# field's resolve info for the positions handed to graphql-core).
+_Info = GraphQLResolveInfo[Any]
+Mixed = Callable[[Any, Path, Callable[[], _Info]], Any]
+# What a mixed field needs at run time: the field, the attribute its default resolver
+# reads, and the completer of its type.
+_MixedField = tuple[GraphQLField, str, Mixed]
+
+# One entry per response key: the field group and its pure completer, or its mixed
+# completer, or neither when graphql-core executes the field.
+_Plan = list[tuple[str, FieldDetailsList, Complete | None, _MixedField | None]]
+
+# Directives that collect_fields has fully dealt with; any other (@stream) on a field keeps
+# the field on graphql-core's path.
+_COLLECTED_DIRECTIVES = frozenset({"skip", "include"})
+
+
+class FastExecutor(Executor[None]):
+    """graphql-core's executor, with plain subtrees completed directly (see the module
+    docstring). Pass it as Ariadne's `execution_context_class`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Keyed by the identity of graphql-core's memoized grouped field sets, which live
+        # for the request; the set itself is kept so its id cannot be reused meanwhile.
+        self._plans: dict[int, tuple[GraphQLObjectType, GroupedFieldSet, _Plan | None]] = {}
+        # Coerced arguments per field node: the variables are fixed for the request, so a
+        # field asked under each of 50 parents needs its arguments coerced once, not 50
+        # times. Keyed by node identity; the node is kept so the id stays its own.
+        self._arguments: dict[int, tuple[FieldNode, GraphQLField, dict[str, Any]]] = {}
+        # Middleware wraps every resolver, default ones included: then nothing is plain.
+        self._enabled = self.middleware_manager is None
+        # How much of the response the pure completers built, and how often they gave up;
+        # read by the differential tests and the benchmark.
+        self.pure_fields = 0
+        self.mixed_fields = 0
+        self.given_up = 0
+
+    # --- planning ---------------------------------------------------------------------
+
+    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> _Plan | None:
+        cached = self._plans.get(id(fields))
+        if cached is not None and cached[0] is parent_type and cached[1] is fields:
+            return cached[2]
+        entries: _Plan = []
+        direct = False
+        for response_name, field_group in fields.items():
+            mixed: _MixedField | None = None
+            try:
+                complete = self._pure_field(parent_type, field_group)
+                if complete is None:
+                    mixed = self._mixed_field(parent_type, field_group)
+            except Exception:
+                # Whatever failed here (collecting a subtree), graphql-core meets it too
+                # and reports it where it belongs.
+                complete = mixed = None
+            direct = direct or complete is not None or mixed is not None
+            entries.append((response_name, field_group, complete, mixed))
+        plan = entries if direct else None
+        self._plans[id(fields)] = (parent_type, fields, plan)
+        return plan
+
+    def _pure_field(
+        self, parent_type: GraphQLObjectType, field_group: FieldDetailsList
+    ) -> Complete | None:
+        """The pure completer of one field on `parent_type`, or None if graphql-core must
+        execute it."""
+        if parent_type.name.startswith("__"):
+            return None  # introspection: resolvers everywhere
+        field_name = field_group[0].node.name.value
+        field = self.schema.get_field(parent_type, field_name)
+        if field is None or field.args:
+            return None
+        if any(details.fragment_variable_values is not None for details in field_group):
+            return None
+        if field_name == "__typename":
+            if field is not TypeNameMetaFieldDef:
+                return None
+            complete_name = self._pure_type(field.type, field_group)
+            if complete_name is None:
+                return None
+            type_name = parent_type.name
+            return lambda _source: complete_name(type_name)
+        if field.resolve is None:
+            attribute = field_name if self.field_resolver is default_field_resolver else None
+        else:
+            attribute = _alias_attribute(field)
+        if attribute is None:
+            return None
+        complete = self._pure_type(field.type, field_group)
+        return None if complete is None else _read(attribute, complete)
+
+    def _pure_type(
+        self, return_type: GraphQLOutputType, field_group: FieldDetailsList
+    ) -> Complete | None:
+        """What graphql-core's `complete_value` does for this type, for plain values only."""
+        if is_non_null_type(return_type):
+            inner_type = return_type.of_type
+            if is_leaf_type(inner_type):
+                return _leaf(inner_type.coerce_output_value, non_null=True)
+            inner = self._pure_type(inner_type, field_group)
+            return None if inner is None else _non_null(inner)
+        if is_leaf_type(return_type):
+            return _leaf(return_type.coerce_output_value, non_null=False)
+        if is_list_type(return_type):
+            item = self._pure_type(return_type.of_type, field_group)
+            return None if item is None else _list(item)
+        if is_object_type(return_type):
+            if return_type.is_type_of is not None:
+                return None
+            collected = self.collect_subfields(return_type, field_group)
+            if collected.new_defer_usages:
+                return None
+            fields: list[tuple[str, Complete]] = []
+            for response_name, sub_group in collected.grouped_field_set.items():
+                complete = self._pure_field(return_type, sub_group)
+                if complete is None:
+                    return None
+                fields.append((response_name, complete))
+            return _object(fields)
+        # Interfaces and unions: the type resolver decides, graphql-core runs it.
+        return None
+
+    def _mixed_field(
+        self, parent_type: GraphQLObjectType, field_group: FieldDetailsList
+    ) -> _MixedField | None:
+        """A field read by the default resolver, without arguments, whose type is an object
+        type (possibly in lists and non-nulls) with resolvers somewhere below: graphql-core
+        would resolve it, build its info and dispatch on its type for nothing. None when
+        graphql-core must execute it."""
+        if parent_type.name.startswith("__"):
+            return None
+        first = field_group[0].node
+        field_name = first.name.value
+        if field_name.startswith("__") or first.arguments:
+            return None
+        field = self.schema.get_field(parent_type, field_name)
+        if field is None or field.args:
+            return None
+        for details in field_group:
+            if details.fragment_variable_values is not None:
+                return None
+            directives = details.node.directives
+            if directives and any(
+                directive.name.value not in _COLLECTED_DIRECTIVES for directive in directives
+            ):
+                return None
+        if field.resolve is None:
+            attribute = field_name if self.field_resolver is default_field_resolver else None
+        else:
+            attribute = _alias_attribute(field)
+        if attribute is None:
+            return None
+        complete = self._mixed_type(field.type, field_group, str(parent_type), field_name)
+        return None if complete is None else (field, attribute, complete)
+
+    def _mixed_type(
+        self,
+        return_type: GraphQLOutputType,
+        field_group: FieldDetailsList,
+        parent_name: str,
+        field_name: str,
+    ) -> Mixed | None:
+        """graphql-core's `complete_value` for this type, with the object levels executed
+        through `execute_fields` directly. A position whose value is not plain (an
+        exception, an awaitable, a null in a non-null position, a source that is not a
+        record or dict, a list that is not a list) is handed to graphql-core's
+        `complete_value` at that very position, before anything was done for it."""
+        position_context = None
+        executor_complete_value = self.complete_value
+        if is_non_null_type(return_type):
+            inner_type = return_type.of_type
+            inner = self._mixed_type(inner_type, field_group, parent_name, field_name)
+            if inner is None:
+                return None
+            message = f"Cannot return null for non-nullable field {parent_name}.{field_name}."
+
+            def non_null(value: Any, path: Path, info: Callable[[], _Info]) -> Any:
+                if value is None:
+                    return executor_complete_value(
+                        return_type, field_group, info(), path, value, position_context
+                    )
+                completed = inner(value, path, info)
+                if completed is None:
+                    raise TypeError(message)
+                return completed
+
+            return non_null
+        if is_list_type(return_type):
+            list_type = return_type
+            item_type = return_type.of_type
+            item = self._mixed_type(item_type, field_group, parent_name, field_name)
+            return (
+                None if item is None else self._mixed_list(list_type, item_type, item, field_group)
+            )
+        if is_object_type(return_type):
+            if return_type.is_type_of is not None:
+                return None
+            collected = self.collect_subfields(return_type, field_group)
+            if collected.new_defer_usages:
+                return None
+            object_type = return_type
+            grouped_field_set = collected.grouped_field_set
+            execute_fields = self.execute_fields
+
+            def complete_object(value: Any, path: Path, info: Callable[[], _Info]) -> Any:
+                if value is None:
+                    return None
+                if not _inert_source(type(value)):
+                    return executor_complete_value(
+                        object_type, field_group, info(), path, value, position_context
+                    )
+                return execute_fields(object_type, value, path, grouped_field_set, position_context)
+
+            return complete_object
+        # Leaves belong to pure completers; abstract types need their type resolver.
+        return None
+
+    def _mixed_list(
+        self,
+        list_type: GraphQLList[Any],
+        item_type: GraphQLOutputType,
+        item: Mixed,
+        field_group: FieldDetailsList,
+    ) -> Mixed:
+        """graphql-core's `complete_iterable_value` and `complete_list_item_value` for a
+        list or tuple, with the same awaitable structure and error handling."""
+        position_context = None
+        executor = self
+
+        def complete_list(value: Any, path: Path, info: Callable[[], _Info]) -> Any:
+            if value is None:
+                return None
+            kind = type(value)
+            if kind is not list and kind is not tuple:
+                return executor.complete_value(
+                    list_type, field_group, info(), path, value, position_context
+                )
+            is_awaitable = executor.is_awaitable
+            completed_results: list[Any] = []
+            append_completed = completed_results.append
+            awaitable_indices: list[int] = []
+            iterator = iter(value)
+            index = 0
+            try:
+                while True:
+                    try:
+                        element = next(iterator)
+                    except StopIteration:
+                        break
+                    item_path = path.add_key(index, None)
+                    if is_awaitable(element):
+                        append_completed(
+                            executor.complete_awaitable_list_item_value(
+                                element,
+                                item_type,
+                                field_group,
+                                info(),
+                                item_path,
+                                position_context,
+                            )
+                        )
+                        awaitable_indices.append(index)
+                    else:
+                        try:
+                            completed_item = item(element, item_path, info)
+                            if is_awaitable(completed_item):
+                                append_completed(
+                                    executor._await_completed(
+                                        completed_item, item_type, field_group, item_path
+                                    )
+                                )
+                                awaitable_indices.append(index)
+                            else:
+                                append_completed(completed_item)
+                        except Exception as raw_error:
+                            executor.handle_field_error(
+                                raw_error, item_type, field_group, item_path
+                            )
+                            append_completed(None)
+                    index += 1
+            except Exception:
+                maybe_awaitables = [completed_results[i] for i in awaitable_indices]
+                maybe_awaitables.extend(collect_iterator_awaitables(iterator, is_awaitable))
+                if maybe_awaitables:
+                    executor.settle_in_background(maybe_awaitables)
+                raise
+
+            if not awaitable_indices:
+                return completed_results
+
+            async def get_completed_results() -> list[Any]:
+                if len(awaitable_indices) == 1:
+                    index = awaitable_indices[0]
+                    completed_results[index] = await completed_results[index]
+                else:
+                    awaited = await gather_with_cancel(
+                        *(completed_results[index] for index in awaitable_indices)
+                    )
+                    for index, sub_result in zip(awaitable_indices, awaited, strict=True):
+                        completed_results[index] = sub_result
+                return completed_results
+
+            return get_completed_results()
+
+        return complete_list
+
+    async def _await_completed(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_group: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_group, path)
+            return None
+
+    def _execute_mixed(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_group: FieldDetailsList,
+        path: Path,
+        mixed: _MixedField,
+        position_context: None,
+    ) -> Any:
+        """graphql-core's `execute_field` for a mixed field: the default resolver's read,
+        then the mixed completer, inside the same error handling."""
+        field, attribute, complete = mixed
+        if not _inert_source(type(source)):
+            return self.execute_field(parent_type, source, field_group, path, position_context)
+        if type(source) is dict or isinstance(source, Mapping):
+            value = source.get(attribute)
+        else:
+            value = getattr(source, attribute, None)
+        if callable(value) or self.is_awaitable(value):
+            # graphql-core calls or awaits it: its own path, from the start.
+            return self.execute_field(parent_type, source, field_group, path, position_context)
+        self.mixed_fields += 1
+        return_type = field.type
+
+        def info() -> _Info:
+            return self.build_resolve_info(field, to_nodes(field_group), parent_type, path)
+
+        try:
+            completed = complete(value, path, info)
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, return_type, field_group, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_group, path)
+            return None
+        return completed
+
+    # --- execution --------------------------------------------------------------------
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: None,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """graphql-core's `execute_fields`, with the pure fields completed directly."""
+        plan = self._plan(parent_type, grouped_field_set) if self._enabled else None
+        if plan is None:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_group, complete, mixed in plan:
+                if complete is not None:
+                    try:
+                        results[response_name] = complete(source_value)
+                    except Exception:  # graphql-core redoes the field below, exactly
+                        self.given_up += 1
+                    else:
+                        self.pure_fields += 1
+                        continue
+                if mixed is not None:
+                    result = self._execute_mixed(
+                        parent_type,
+                        source_value,
+                        field_group,
+                        Path(path, response_name, parent_type.name),
+                        mixed,
+                        position_context,
+                    )
+                else:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        field_group,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                name = awaitable_fields[0]
+                results[name] = await cast(Awaitable[Any], results[name])
+            else:
+                awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()
+
+    def _argument_values(self, field: GraphQLField, details: FieldDetails) -> dict[str, Any]:
+        node = details.node
+        if details.fragment_variable_values is not None:
+            return get_argument_values(
+                field,
+                node,
+                self.variable_values,
+                details.fragment_variable_values,
+                self.hide_suggestions,
+            )
+        cached = self._arguments.get(id(node))
+        if cached is not None and cached[0] is node and cached[1] is field:
+            return cached[2]
+        # Raises for arguments that do not coerce; nothing is cached then, so each
+        # position reports its own error as graphql-core does.
+        values = get_argument_values(field, node, self.variable_values, None, self.hide_suggestions)
+        self._arguments[id(node)] = (node, field, values)
+        return values
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: None,
+    ) -> AwaitableOrValue[Any] | UndefinedType:
+        """graphql-core's `execute_field`, with the coerced arguments reused (see
+        `_arguments`); everything else as there."""
+        first_field_details = field_details_list[0]
+        field_name = first_field_details.node.name.value
+        field_def = self.schema.get_field(parent_type, field_name)
+        if not field_def:
+            return Undefined
+
+        return_type = field_def.type
+        resolve_fn = field_def.resolve or self.field_resolver
+
+        if self.middleware_manager:
+            resolve_fn = self.middleware_manager.get_field_resolver(resolve_fn)
+
+        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
+
+        try:
+            # `**args` hands each call its own top-level dict, as in graphql-core; the
+            # values inside are shared between the calls of one request (resolvers here
+            # never mutate their arguments).
+            args = (
+                self._argument_values(field_def, first_field_details)
+                if field_def.args or first_field_details.node.arguments
+                else {}
+            )
+            result = resolve_fn(source, info, **args)
+
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, result, position_context
+                )
+
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+            if self.is_awaitable(completed):
+
+                async def await_completed() -> Any:
+                    try:
+                        return await completed
+                    except Exception as raw_error:
+                        self.handle_field_error(raw_error, return_type, field_details_list, path)
+                        return None
+
+                return await_completed()
+
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+        return completed

@@ -1,0 +1,407 @@
+"""Differential: FastExecutor against stock graphql-core on a small schema whose data is drawn
+by hypothesis to be as awkward as possible: nulls in non-null positions at every depth,
+exceptions as values, getters that raise, callables (graphql-core's default resolver calls
+them), awaitables, out-of-range integers, unknown enum values, non-list lists, sources that
+are not records. Every such case is one the fast path must hand back to graphql-core, and
+the responses (data and errors: messages, paths, locations, null bubbling) must be
+byte-identical.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+from ariadne import InterfaceType, QueryType, make_executable_schema
+from graphql import (
+    ExecutionResult,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    execute,
+    parse,
+    validate,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.execution import FastExecutor
+from tests.differential.operations import Argument, operations
+
+TYPE_DEFS = """
+enum Color { RED GREEN }
+
+interface Named { name: String }
+
+type Query {
+  box: Box
+  strictBox: Box!
+  boxes: [Box]
+  named: Named
+}
+
+type Box implements Named {
+  name: String
+  strictName: String!
+  count: Int
+  color: Color
+  strictColor: Color!
+  child: Box
+  strictChild: Box!
+  children: [Box]
+  strictChildren: [Box!]!
+  tags: [String]
+  strictTags: [String!]
+  snakeValue: String
+  computed: String
+  strictComputed: String!
+}
+"""
+
+
+class Later:
+    """An awaitable value (graphql-core awaits what a default resolver returns)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        yield from asyncio.sleep(0).__await__()
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class BoxRecord:
+    name: Any
+    strict_name: Any
+    count: Any
+    color: Any
+    strict_color: Any
+    child: Any
+    strict_child: Any
+    children: Any
+    strict_children: Any
+    tags: Any
+    strict_tags: Any
+    snake_raw: Any
+    computed_raw: Any
+
+    @property
+    def snake_value(self) -> Any:
+        if isinstance(self.snake_raw, Exception):
+            raise self.snake_raw
+        return self.snake_raw
+
+    @property
+    def strict_computed_raw(self) -> Any:
+        return self.computed_raw
+
+
+def _raw(source: Any, key: str) -> Any:
+    if isinstance(source, dict):
+        return source.get(key)
+    return getattr(source, key, None)
+
+
+def resolve_computed(source: Any, _info: Any) -> Any:
+    value = _raw(source, "computed_raw")
+    if isinstance(value, Exception):
+        raise value
+    return value
+
+
+def build_schema() -> GraphQLSchema:
+    query = QueryType()
+    for name in ("box", "strictBox", "boxes", "named"):
+        query.set_field(name, lambda root, _info, _name=name: root[_name])
+    named = InterfaceType("Named")
+    named.set_type_resolver(lambda *_: "Box")
+    schema = make_executable_schema(TYPE_DEFS, query, named, convert_names_case=True)
+    box = schema.type_map["Box"]
+    assert isinstance(box, GraphQLObjectType)
+    # Resolvers of their own inside otherwise plain subtrees.
+    box.fields["computed"].resolve = resolve_computed
+    box.fields["strictComputed"].resolve = resolve_computed
+    return schema
+
+
+SCHEMA = build_schema()
+
+ODD = st.sampled_from(
+    [
+        ValueError("a value that is an exception"),
+        lambda _info, **_args: "called by the default resolver",
+        object(),
+        Later("awaited"),
+        Later(None),
+    ]
+)
+
+
+def mostly(valid: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Valid values most of the time, so that plain subtrees are common and each odd value
+    sits inside otherwise good data, where the fast path has already started."""
+    return st.integers(0, 5).flatmap(lambda n: odd if n == 0 else valid)
+
+
+TEXT = mostly(st.sampled_from(["", "x", "ünï"]), st.none() | st.integers(-3, 3) | ODD)
+INTS = mostly(
+    st.integers(-5, 5),
+    st.none() | st.integers(-(2**33), 2**33) | st.sampled_from(["7", 1.5, True]) | ODD,
+)
+COLORS = mostly(st.sampled_from(["RED", "GREEN"]), st.none() | st.just("BLUE") | ODD)
+TAGS = mostly(st.lists(TEXT, max_size=3), st.none() | st.sampled_from(["abc", ("x", "y")]) | ODD)
+
+
+def boxes(depth: int) -> st.SearchStrategy[Any]:
+    child = boxes(depth - 1) if depth > 0 else st.none()
+    maybe_child = mostly(child, st.none() | ODD)
+    lists = mostly(st.lists(mostly(child, st.none()), max_size=3), st.none() | ODD)
+    fields = st.fixed_dictionaries(
+        {
+            "name": TEXT,
+            "strict_name": TEXT,
+            "count": INTS,
+            "color": COLORS,
+            "strict_color": COLORS,
+            "child": maybe_child,
+            "strict_child": maybe_child,
+            "children": lists,
+            "strict_children": lists,
+            "tags": TAGS,
+            "strict_tags": TAGS,
+            "snake_raw": TEXT,
+            "computed_raw": TEXT,
+        }
+    )
+    # Sources come as dicts and as records (frozen dataclasses, like app.records).
+    return fields.flatmap(lambda values: st.sampled_from([values, BoxRecord(**values)]))
+
+
+def roots() -> st.SearchStrategy[dict[str, Any]]:
+    box = boxes(2)
+    return st.fixed_dictionaries(
+        {
+            "box": mostly(box, st.none()),
+            "strictBox": mostly(box, st.none()),
+            "boxes": mostly(st.lists(mostly(box, st.none()), max_size=3), st.none()),
+            "named": mostly(box, st.none()),
+        }
+    )
+
+
+def no_arguments(_parent: GraphQLNamedType, _field: str) -> st.SearchStrategy[list[Argument]]:
+    return st.just([])
+
+
+async def run(executor: type[FastExecutor] | None, query: str, variables: Any, root: Any) -> Any:
+    result = execute(
+        SCHEMA,
+        parse(query),
+        root_value=root,
+        variable_values=variables,
+        executor_class=executor,
+    )
+    if not isinstance(result, ExecutionResult):
+        result = await result
+    assert isinstance(result, ExecutionResult)
+    return result
+
+
+def wire(result: ExecutionResult) -> tuple[bytes, bytes]:
+    errors = [error.formatted for error in result.errors or ()]
+    return orjson.dumps(result.data), orjson.dumps(errors)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(operation=operations(SCHEMA, no_arguments, max_depth=4), root=roots())
+async def test_fast_path_answers_as_graphql_core_does(operation: Any, root: Any) -> None:
+    assert validate(SCHEMA, parse(operation.query)) == [], operation.query
+    stock = await run(None, operation.query, operation.variables, root)
+    fast = await run(FastExecutor, operation.query, operation.variables, root)
+    assert wire(fast) == wire(stock), operation.query
+
+
+async def test_plain_subtrees_are_completed_directly_and_bad_ones_handed_back() -> None:
+    """The fast path is really taken for plain data, and gives up on a null in a non-null
+    position deep inside a plain subtree: the error and its bubbling are graphql-core's."""
+    instances: list[FastExecutor] = []
+
+    class Recorded(FastExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            instances.append(self)
+
+    leaf = {"name": "leaf", "strict_name": "s", "count": 1, "color": "RED", "tags": ["a"]}
+    good = {**leaf, "child": dict(leaf), "children": [dict(leaf), None]}
+    query = (
+        "{ box { name count color tags child { strictName } children { name } "
+        "snakeValue __typename } }"
+    )
+    stock = await run(None, query, None, {"box": good})
+    fast = await run(Recorded, query, None, {"box": good})
+    assert wire(fast) == wire(stock)
+    assert fast.errors is None
+    # `box` has a resolver; each of the eight fields under it is a plain subtree.
+    assert instances[-1].pure_fields == 8
+    assert instances[-1].given_up == 0
+
+    bad = {**good, "children": [{**leaf, "strict_name": None}]}
+    query = "{ box { name children { strictName } } }"
+    stock = await run(None, query, None, {"box": bad})
+    fast = await run(Recorded, query, None, {"box": bad})
+    assert wire(fast) == wire(stock)
+    assert fast.data == {"box": {"name": "leaf", "children": [None]}}
+    assert [(e.message, e.path) for e in fast.errors or ()] == [
+        (
+            "Cannot return null for non-nullable field Box.strictName.",
+            ["box", "children", 0, "strictName"],
+        )
+    ]
+    # Given up on `children` under `box`, then again on `strictName` under the child that
+    # graphql-core completes: each level tries the fast path on its own.
+    assert instances[-1].given_up == 2
+
+
+@dataclass(frozen=True, slots=True)
+class CallableRecord:
+    """A record that is also callable: graphql-core's default resolver calls it."""
+
+    name: str = "as a record"
+
+    def __call__(self, _info: Any, **_args: Any) -> dict[str, Any]:
+        return {"name": "as called"}
+
+
+ODD_VALUES: list[Any] = [
+    None,
+    ValueError("a value that is an exception"),
+    lambda _info, **_args: "called",
+    CallableRecord(),
+    object(),
+    Later("awaited"),
+    Later(None),
+    2**40,
+    "BLUE",
+    "abc",
+    1.5,
+]
+BOX_ATTRIBUTES = [
+    "name",
+    "strict_name",
+    "count",
+    "color",
+    "strict_color",
+    "child",
+    "strict_child",
+    "children",
+    "strict_children",
+    "tags",
+    "strict_tags",
+    "snake_raw",
+]
+LEAVES = "name strictName count color strictColor tags strictTags snakeValue"
+NESTED = f"{LEAVES} child {{ name }} strictChild {{ name }} children {{ name }} strictChildren {{ name }}"
+EVERYTHING = (
+    f"{{ box {{ {LEAVES} child {{ {NESTED} }} children {{ {NESTED} }} }} "
+    f"boxes {{ {LEAVES} strictChild {{ {NESTED} }} }} }}"
+)
+# The same with a resolver field at the bottom of every branch: no subtree is plain, so each
+# object and list above it goes through the mixed path.
+MIXED = EVERYTHING.replace("{ name }", "{ name strictComputed }").replace(
+    "child {", "child { computed"
+)
+
+
+def _valid_box(depth: int) -> dict[str, Any]:
+    box: dict[str, Any] = {
+        "name": "n",
+        "strict_name": "s",
+        "count": 1,
+        "color": "RED",
+        "strict_color": "GREEN",
+        "tags": ["t"],
+        "strict_tags": ["u"],
+        "snake_raw": "v",
+        "computed_raw": "c",
+    }
+    if depth > 0:
+        inner = _valid_box(depth - 1)
+        box.update(
+            child=inner,
+            strict_child=dict(inner),
+            children=[dict(inner), None],
+            strict_children=[dict(inner)],
+        )
+    return box
+
+
+@pytest.mark.parametrize("as_record", [False, True], ids=["dict", "record"])
+@pytest.mark.parametrize("attribute", BOX_ATTRIBUTES)
+async def test_each_odd_value_in_each_position(attribute: str, as_record: bool) -> None:
+    """Every odd value in every position, one at a time, inside otherwise valid data that
+    the fast path has started on: under `box.child`, and under the first of `boxes`."""
+    for odd in ODD_VALUES:
+        for where in ("child", "boxes"):
+            box = _valid_box(2)
+            target = box["child"] if where == "child" else box
+            target[attribute] = odd
+            wrap = (lambda values: BoxRecord(**values)) if as_record else (lambda values: values)
+            root: dict[str, Any]
+            if where == "child":
+                box["child"] = wrap(target)
+                root = {"box": box, "boxes": None}
+            else:
+                root = {"box": None, "boxes": [wrap(target), _valid_box(1)]}
+            for query in (EVERYTHING, MIXED):
+                stock = await run(None, query, None, root)
+                fast = await run(FastExecutor, query, None, root)
+                assert wire(fast) == wire(stock), (attribute, odd, where, query)
+
+
+async def test_mixed_selections_keep_graphql_core_errors_and_bubbling() -> None:
+    """Objects and lists above resolver fields are completed directly, the resolver fields
+    by graphql-core: an error raised (or awaited) in a non-null resolver field deep inside
+    lists bubbles, and is reported, exactly as graphql-core does it."""
+    instances: list[FastExecutor] = []
+
+    class Recorded(FastExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            instances.append(self)
+
+    def box(computed: Any, **extra: Any) -> dict[str, Any]:
+        return {"name": "n", "strict_name": "s", "computed_raw": computed, **extra}
+
+    failing = ValueError("computed failed")
+    inner = [box("a"), box(Later("later")), box(failing), box(Later(failing))]
+    root = {
+        "box": box("top", children=inner, strict_children=inner[:2], child=box(Later(None))),
+        "boxes": [box("b", strict_child=box(failing)), None, box("c", strict_child=box("d"))],
+    }
+    query = (
+        "{ box { name computed children { name computed strictComputed } "
+        "strictChildren { strictComputed } child { strictComputed } } "
+        "boxes { name strictChild { name strictComputed } } }"
+    )
+    stock = await run(None, query, None, root)
+    fast = await run(Recorded, query, None, root)
+    assert wire(fast) == wire(stock)
+    assert [error.path for error in fast.errors or ()] == [
+        ["box", "children", 2, "computed"],
+        ["box", "children", 2, "strictComputed"],
+        ["boxes", 0, "strictChild", "strictComputed"],
+        ["box", "child", "strictComputed"],
+        ["box", "children", 3, "computed"],
+        ["box", "children", 3, "strictComputed"],
+    ]
+    # `children`, `strictChildren`, `child` under `box`, and `strictChild` under each box.
+    assert instances[-1].mixed_fields == 3 + 2
