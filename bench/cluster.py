@@ -1,8 +1,9 @@
-"""Read-path benchmark of agents and kernels at cluster scale, measured against the real service.
+"""Read-path benchmark of agents and kernels at cluster scale: slotgraph against its floor.
 
 Run: `python -m bench.cluster` (part of `make bench`); `--agents`, `--kernels` and `--seed` size
-the data set (default 2,000 agents, 200,000 kernels, seed 0); `--warmup`, `--duration` and
-`--load` work as in bench.registry.
+the data set (default 2,000 agents, 200,000 kernels, seed 0); `--warmup`, `--duration`,
+`--quick`, `--load`, `--launcher` and `--workers` work as in bench.registry; `--sustain` and
+`--sample` set the sustained run (default 60 s, an RSS sample every 5 s; 0 skips it).
 
 Data set: app.demo's generator, migrated to head and loaded once, then cached under a key of
 (agents, kernels, seed, alembic head revision, app.demo.VERSION). Without BENCH_DATABASE_URL the embedded
@@ -12,20 +13,31 @@ is reused when it holds exactly the requested numbers of agents and kernels; oth
 (re)loaded in one transaction, so an interrupted load never leaves a half-filled cache behind.
 A change to the generator's output bumps app.demo.VERSION, and with it the key.
 
-The service runs as `python -m app serve` in production mode with default settings on a free
-127.0.0.1 port and is measured over loopback only, as in bench.registry.
+Two servers run side by side on free 127.0.0.1 ports, both as in production: uvicorn with one
+worker per CPU, uvloop, httptools, no access log, SLOTGRAPH_ENV=production:
+- slotgraph (`python -m app serve --workers N` when the CLI takes it, else uvicorn with
+  bench.serve's app factory), every request with `Authorization: Bearer <key>` of a superadmin
+  API key created for the run;
+- the floor (bench.floor): per query, the same rows in one SQL statement through a raw asyncpg
+  pool and the same `data` serialized with orjson, no GraphQL and no authentication.
+Before anything is measured, each query's `data` from the floor must equal slotgraph's (node
+ids, order, amounts, cursors), and each nested query's statement count is taken at two page
+sizes to show it does not grow with them. Then, query by query, slotgraph and the floor are
+measured one after the other (warm-up, then concurrency 1 and 16): requests/s, p50/p99, CPU of
+the server's process tree per request, RSS of the tree before and after; every figure is also
+reported as the ratio slotgraph / floor. A sustained run on the nested agents query at
+concurrency 16 samples slotgraph's RSS to show whether it grows after warm-up.
 
 EXPLAIN: the main SQL of the cursor page (e) and the first page (f) is captured by running the
 same GraphQL documents in-process through the app's own resolvers (a statement listener on
 app.db.Database) and compiled by the `databases` backend the service uses, so the plans are of
 the SQL the service sends, with its parameters. Each is prepared (asyncpg prepares every
 statement the service sends) and run a few times first, so the plan explained is the one
-PostgreSQL's plan cache settles on, custom or generic; the report says which. For comparison,
-e is also explained as a hand-written row-value keyset, `(created_at, id) > ($1, $2)`, which
-leaves out the rows with a NULL created_at that the app's order puts last (the demo data has
-none).
+PostgreSQL's plan cache settles on, custom or generic; the report says which. The floor's SQL
+for e and f is explained the same way, for comparison.
 
-Results go to bench/results/cluster-<UTC time>.md/.json (git-ignored).
+Results go to bench/results/cluster-<UTC time>.md/.json (git-ignored), with a pass/fail line per
+target.
 """
 
 from __future__ import annotations
@@ -34,10 +46,12 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import math
 import os
 import re
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -52,6 +66,7 @@ from databases.backends.postgres import PostgresBackend
 from sqlalchemy.sql import ClauseElement
 
 from app import demo
+from app.auth import Caller
 from app.context import RequestContext
 from app.db import Database, admin, connected, with_database
 from app.ids import encode_global_id
@@ -61,59 +76,114 @@ from app.repositories import kernels as kernel_repository
 from app.schema import build_schema
 from app.settings import Settings
 from bench.common import (
+    CONCURRENCIES,
+    GRAPHQL_PATH,
     REQUEST_TIMEOUT_S,
     BenchError,
+    HttpxLoad,
     Query,
     QueryResult,
+    Run,
     RunFacts,
     Server,
+    WrkLoad,
+    auth_headers,
     bench_parser,
+    clean_env,
+    create_bench_key,
+    describe_server,
     environment_rows,
+    free_port,
     loadavg_now,
     machine_facts,
     measure_all,
+    measured_run,
+    mib,
     pick_load,
     post,
     probe,
     results_table,
     run_cli,
     running_server,
+    start_server,
     utc_timestamp,
+    uvicorn_command,
 )
+from bench.floor import (
+    AFTER_PAGE_SQL,
+    AGENT_PAGE,
+    FIRST_PAGE_SQL,
+    HANDLERS,
+    KERNEL_PAGE,
+    RUNNING_PAGE,
+    SLOT_LIST_LIMIT,
+    SLOT_PAGE,
+    path_for,
+)
+from bench.floor import STATEMENTS as FLOOR_STATEMENTS
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 TABLES = ("agents", "agent_resources", "kernels", "resource_allocations")
 DEFAULT_AGENTS = 2_000
 DEFAULT_KERNELS = 200_000
-AGENT_PAGE = 50
-SLOT_PAGE = 5
-RUNNING_PAGE = 100
-KERNEL_PAGE = 50
 NODES_PER_TYPE = 20
 # Where the cursor page starts; capped for smaller data sets so the page is never empty.
 CURSOR_ROW = 150_000
 EXPLAIN_TIMEOUT_MS = 60_000
 PLAN_CACHE_RUNS = 8
+# The smaller pages a nested query is also counted at: its statements must not change.
+SMALL_AGENT_PAGE = 10
+SMALL_SLOT_PAGE = 2
+SMALL_RUNNING_PAGE = 10
+MAX_NESTED_STATEMENTS = 3
+NESTED_QUERIES = ("a", "b", "c")
+# Targets of the issue this benchmark answers, as ratios slotgraph / floor.
+MIN_THROUGHPUT_RATIO = 0.6
+MAX_P50_RATIO = 2.0
+MAX_DEEP_PAGE_RATIO = 1.2
+# RSS may wander by allocator noise; more than this after warm-up counts as growth.
+RSS_TOLERANCE_KIB = 4 * 1024
+RSS_TOLERANCE_FRACTION = 0.02
+DEFAULT_SUSTAIN_S = 60
+DEFAULT_SAMPLE_S = 5
+QUICK_SUSTAIN_S = 10
+QUICK_SAMPLE_S = 2
+# The first part of the sustained run is its warm-up; growth is measured after it.
+SUSTAIN_WARMUP_FRACTION = 0.25
+SUSTAINED_QUERY = "a"
 
-AGENT_FIELDS = (
-    "id statusInfo { status } "
-    f"resourceSlots(first: {SLOT_PAGE}, orderBy: [{{field: USED, direction: DESC}}]) "
-    "{ count edges { node { slotName capacity used free } } }"
+SLOT_LIST_QUERY = (
+    f"query SlotTypes {{ resourceSlotTypes(limit: {SLOT_LIST_LIMIT}, "
+    "orderBy: [{field: RANK, direction: ASC}]) { edges { node { id slotName slotType "
+    "displayName displayUnit numberFormat { binary roundLength } } } } }"
 )
 
 
-def _agents_query(extra: str) -> str:
+def _agents_query(extra: str, agent_page: int = AGENT_PAGE, slot_page: int = SLOT_PAGE) -> str:
+    fields = (
+        "id statusInfo { status } "
+        f"resourceSlots(first: {slot_page}, orderBy: [{{field: USED, direction: DESC}}]) "
+        "{ count edges { node { slotName capacity used free } } }"
+    )
     return (
-        f"query Agents {{ agentsV2(first: {AGENT_PAGE}) "
-        f"{{ edges {{ node {{ {AGENT_FIELDS}{extra} }} }} }} }}"
+        f"query Agents {{ agentsV2(first: {agent_page}) "
+        f"{{ edges {{ node {{ {fields}{extra} }} }} }} }}"
     )
 
 
-RUNNING_QUERY = (
-    f"query RunningKernels {{ adminKernelsV2(first: {RUNNING_PAGE}, "
-    "filter: {status: {in: [RUNNING]}}) { edges { node { id lifecycle { status createdAt } "
-    "resourceAllocations { count edges { node { slotName requested used } } } } } } }"
-)
+AGENT_INFO_FIELDS = " containerCount resourceInfo { capacity used free }"
+
+
+def _running_query(page: int = RUNNING_PAGE) -> str:
+    # resourceAllocations without arguments: the service's default page, which the floor's
+    # ALLOCATION_PAGE mirrors.
+    return (
+        f"query RunningKernels {{ adminKernelsV2(first: {page}, "
+        "filter: {status: {in: [RUNNING]}}) { edges { node { id lifecycle { status createdAt } "
+        "resourceAllocations { count edges { node { slotName requested used } } } } } } }"
+    )
+
+
 NODES_QUERY = "query Nodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 BY_CREATED = "orderBy: [{field: CREATED_AT, direction: ASC}]"
 # One document for e and f: f leaves `$after` out, which is the same as no `after` argument.
@@ -125,12 +195,6 @@ PAGE_QUERY = (
 OFFSET_QUERY = (
     f"query KernelAt($offset: Int!) {{ adminKernelsV2(limit: 1, offset: $offset, {BY_CREATED}) "
     "{ pageInfo { endCursor } edges { node { id } } } }"
-)
-# The same page as e's, written by hand as one row-value comparison that an index on
-# (created_at, id) can seek to directly.
-ROW_VALUE_SQL = (
-    "SELECT * FROM kernels WHERE (created_at, id) > ($1, $2) "
-    f"ORDER BY created_at ASC, id ASC LIMIT {KERNEL_PAGE + 1}"
 )
 
 
@@ -166,10 +230,74 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """One query at one concurrency: slotgraph's figures, the floor's, and slotgraph / floor."""
+
+    key: str
+    name: str
+    concurrency: int
+    requests_per_s: float
+    floor_requests_per_s: float
+    throughput_ratio: float
+    p50_ms: float
+    floor_p50_ms: float
+    p50_ratio: float
+    p99_ms: float
+    floor_p99_ms: float
+    p99_ratio: float
+    statements: int
+    floor_statements: int
+    statements_ratio: float
+    cpu_ms_per_request: float
+    floor_cpu_ms_per_request: float
+    cpu_ratio: float
+    errors: int
+    floor_errors: int
+    rss_before_kib: int
+    rss_after_kib: int
+    floor_rss_before_kib: int
+    floor_rss_after_kib: int
+
+
+@dataclass(frozen=True)
+class Sustained:
+    """slotgraph's RSS (process tree) sampled during one long run of one query."""
+
+    key: str
+    concurrency: int
+    duration_s: int
+    sample_s: int
+    warmup_s: float
+    samples: list[tuple[float, int]]  # (seconds since the start, RSS KiB)
+    baseline_kib: int
+    final_kib: int
+    growth_kib: int
+    tolerance_kib: int
+    run: Run
+
+
+@dataclass(frozen=True)
+class Target:
+    target: str
+    query: str
+    value: str
+    limit: str
+    passed: bool
+
+
+@dataclass(frozen=True)
 class Report(RunFacts):
     dataset: Dataset
     cursor_row: int
+    floor_service: str
+    authorization: str
+    rss_at_ready_floor_kib: int
     results: list[QueryResult]
+    floor_results: list[QueryResult]
+    comparisons: list[Comparison]
+    small_page_statements: dict[str, int]
+    sustained: Sustained | None
+    targets: list[Target]
     queries: dict[str, dict[str, Any]]
     plans: list[Plan]
     wall_s: float
@@ -307,6 +435,7 @@ class Keys:
     agent_ids: list[str]
     kernel_ids: list[str]
     slot_names: list[str]
+    slot_types: int
     running: int
 
 
@@ -338,6 +467,7 @@ async def _keys(url: str, kernels: int) -> Keys:
         agent_ids=_spread([str(a) for a in agent_ids], NODES_PER_TYPE),
         kernel_ids=_spread([str(row["id"]) for row in kernel_ids], NODES_PER_TYPE),
         slot_names=_spread([str(row["slot_name"]) for row in slot_names], NODES_PER_TYPE),
+        slot_types=min(SLOT_LIST_LIMIT, len(slot_names)),
         running=int(running),
     )
 
@@ -378,6 +508,13 @@ def build_queries(
     agent_rows = min(AGENT_PAGE, agents)
     return [
         Query(
+            "s",
+            "slot-type list",
+            f"the UI's slot-type list: resourceSlotTypes(limit: {SLOT_LIST_LIMIT}, RANK ASC)",
+            {"query": SLOT_LIST_QUERY},
+            keys.slot_types,
+        ),
+        Query(
             "a",
             "agents+slots",
             f"agentsV2(first: {AGENT_PAGE}), each with resourceSlots(first: {SLOT_PAGE}, "
@@ -389,7 +526,7 @@ def build_queries(
             "b",
             "agents+slots+info",
             "a. plus containerCount and resourceInfo",
-            {"query": _agents_query(" containerCount resourceInfo { capacity used free }")},
+            {"query": _agents_query(AGENT_INFO_FIELDS)},
             agent_rows,
         ),
         Query(
@@ -397,7 +534,7 @@ def build_queries(
             "running kernels",
             f"adminKernelsV2(first: {RUNNING_PAGE}, status in [RUNNING]), each with "
             "resourceAllocations and their count",
-            {"query": RUNNING_QUERY},
+            {"query": _running_query()},
             min(RUNNING_PAGE, keys.running),
         ),
         Query(
@@ -428,8 +565,8 @@ def build_queries(
 
 def check_answers(
     client: httpx.Client, server: Server, queries: Sequence[Query], keys: Keys, cursor_row: int
-) -> dict[str, int]:
-    """Send each query once, check what it returns, and return its SQL statement count."""
+) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """Send each query, check what it returns; (each query's data, its SQL statements)."""
     statements: dict[str, int] = {}
     answers: dict[str, dict[str, Any]] = {}
     for query in queries:
@@ -446,10 +583,74 @@ def check_answers(
             f"the page after row {cursor_row} starts at {edges[0]['node']['id']}, but row "
             f"{cursor_row + 1} by offset is {expected}"
         )
-    return statements
+    return answers, statements
+
+
+def small_page_queries(queries: Sequence[Query]) -> list[Query]:
+    """The nested queries again with smaller pages at every level: a statement count that
+    grows with page size or nesting shows up as a difference."""
+    small = {
+        "a": _agents_query("", SMALL_AGENT_PAGE, SMALL_SLOT_PAGE),
+        "b": _agents_query(AGENT_INFO_FIELDS, SMALL_AGENT_PAGE, SMALL_SLOT_PAGE),
+        "c": _running_query(SMALL_RUNNING_PAGE),
+    }
+    return [
+        Query(
+            query.key,
+            query.name,
+            "smaller pages",
+            {"query": small[query.key]},
+            min(query.expected_rows, SMALL_RUNNING_PAGE if query.key == "c" else SMALL_AGENT_PAGE),
+        )
+        for query in queries
+        if query.key in small
+    ]
+
+
+def _first_difference(left: Any, right: Any, path: str = "data") -> str | None:
+    """Where two JSON values first differ, as a path and both values; None when equal."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        if list(left) != list(right):
+            return f"{path}: keys {list(left)} != {list(right)}"
+        for key in left:
+            found = _first_difference(left[key], right[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(left, list) and isinstance(right, list):
+        if len(left) != len(right):
+            return f"{path}: {len(left)} items != {len(right)}"
+        for i, (a, b) in enumerate(zip(left, right, strict=True)):
+            found = _first_difference(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if left != right or type(left) is not type(right):
+        return f"{path}: {left!r} != {right!r}"
+    return None
+
+
+def check_floor(
+    slotgraph: dict[str, dict[str, Any]], client: httpx.Client, queries: Sequence[Query]
+) -> None:
+    """The floor must answer every query with exactly slotgraph's `data` (keys and their
+    order, node ids and their order, amounts, cursors), or the comparison is not fair."""
+    for query in queries:
+        path = path_for(query.key)
+        floor = post(client, query.body, f"bench-floor-{query.key}", path)["data"]
+        difference = _first_difference(slotgraph[query.key], floor)
+        if difference is not None:
+            raise BenchError(
+                f"the floor's answer to {query.key}. {query.name} differs from slotgraph's at "
+                f"{difference}"
+            )
 
 
 # --- EXPLAIN -------------------------------------------------------------------------------
+
+
+# The benchmark reads as a superadmin: every row is visible, as on the benchmarked service.
+SUPERADMIN = Caller("0" * 16, uuid.UUID(int=0), "default", "superadmin")
 
 
 async def capture_sql(database_url: str, payload: dict[str, Any]) -> list[tuple[str, list[Any]]]:
@@ -463,7 +664,9 @@ async def capture_sql(database_url: str, payload: dict[str, Any]) -> list[tuple[
     try:
         session = database.session()
         try:
-            context = RequestContext(settings=settings, session=session, request_id="bench-sql")
+            context = RequestContext(
+                settings=settings, session=session, request_id="bench-sql", caller=SUPERADMIN
+            )
             success, result = await graphql(build_schema(), payload, context_value=context)
         finally:
             await session.close()
@@ -557,13 +760,205 @@ def explain_pages(database_url: str, queries: Sequence[Query]) -> list[Plan]:
         plans.append(_plan(key, by_key[key].name, origin, sql, args, explained))
     ordering = kernel_repository.CONNECTION.resolve_order([("CREATED_AT", False)])
     created_at, kernel_id = decode_cursor(by_key["e"].payload["variables"]["after"], ordering)
-    args = [created_at, kernel_id]
-    explained = asyncio.run(_explain(database_url, ROW_VALUE_SQL, args))
-    origin = "hand-written row-value keyset for the same page (not what the app sends)"
-    plans.append(
-        _plan("e'", "kernel page, deep cursor, row-value", origin, ROW_VALUE_SQL, args, explained)
-    )
+    origin = "the floor's SQL (bench.floor), for comparison"
+    floor_pages: list[tuple[str, str, str, list[Any]]] = [
+        ("e floor", by_key["e"].name, AFTER_PAGE_SQL, [created_at, kernel_id, KERNEL_PAGE + 1]),
+        ("f floor", by_key["f"].name, FIRST_PAGE_SQL, [KERNEL_PAGE + 1]),
+    ]
+    for key, title, sql, args in floor_pages:
+        sql = " ".join(sql.split())
+        explained = asyncio.run(_explain(database_url, sql, args))
+        plans.append(_plan(key, title, origin, sql, args, explained))
     return plans
+
+
+# --- comparison, sustained run, targets ---------------------------------------------------
+
+
+def ratio(value: float, floor: float) -> float:
+    if floor == 0 or math.isnan(floor) or math.isnan(value):
+        return math.nan
+    return value / floor
+
+
+def compare(results: Sequence[QueryResult], floor: Sequence[QueryResult]) -> list[Comparison]:
+    rows = []
+    for mine, base in zip(results, floor, strict=True):
+        for run, base_run in zip(mine.runs, base.runs, strict=True):
+            rows.append(
+                Comparison(
+                    key=mine.key,
+                    name=mine.name,
+                    concurrency=run.concurrency,
+                    requests_per_s=run.requests_per_s,
+                    floor_requests_per_s=base_run.requests_per_s,
+                    throughput_ratio=ratio(run.requests_per_s, base_run.requests_per_s),
+                    p50_ms=run.p50_ms,
+                    floor_p50_ms=base_run.p50_ms,
+                    p50_ratio=ratio(run.p50_ms, base_run.p50_ms),
+                    p99_ms=run.p99_ms,
+                    floor_p99_ms=base_run.p99_ms,
+                    p99_ratio=ratio(run.p99_ms, base_run.p99_ms),
+                    statements=mine.statements,
+                    floor_statements=base.statements,
+                    statements_ratio=ratio(mine.statements, base.statements),
+                    cpu_ms_per_request=run.cpu_ms_per_request,
+                    floor_cpu_ms_per_request=base_run.cpu_ms_per_request,
+                    cpu_ratio=ratio(run.cpu_ms_per_request, base_run.cpu_ms_per_request),
+                    errors=run.errors,
+                    floor_errors=base_run.errors,
+                    rss_before_kib=mine.rss_before_kib,
+                    rss_after_kib=mine.rss_after_kib,
+                    floor_rss_before_kib=base.rss_before_kib,
+                    floor_rss_after_kib=base.rss_after_kib,
+                )
+            )
+    return rows
+
+
+def sustained_run(
+    server: Server, load: WrkLoad | HttpxLoad, query: Query, seconds: int, sample_s: int
+) -> Sustained:
+    """One long run at concurrency 16 in a thread, the server's RSS sampled meanwhile."""
+    concurrency = CONCURRENCIES[-1]
+    outcome: list[Run] = []
+    failures: list[BaseException] = []
+
+    def drive() -> None:
+        try:
+            outcome.append(measured_run(server, load, query, concurrency, seconds, GRAPHQL_PATH))
+        except BaseException as error:  # handed to the main thread, which raises it
+            failures.append(error)
+
+    _print(f"sustained run: {query.key}. {query.name}, c={concurrency}, {seconds} s")
+    driver = threading.Thread(target=drive, name="bench-sustained", daemon=True)
+    started = time.monotonic()
+    driver.start()
+    samples: list[tuple[float, int]] = []
+    for _ in range(seconds // max(1, sample_s) + 10):
+        samples.append((round(time.monotonic() - started, 1), server.rss_kib()))
+        driver.join(timeout=sample_s)
+        if not driver.is_alive():
+            break
+    driver.join(timeout=seconds + 60)
+    samples.append((round(time.monotonic() - started, 1), server.rss_kib()))
+    if failures:
+        raise failures[0]
+    if not outcome:
+        raise BenchError("the sustained run did not finish")
+    warmup = seconds * SUSTAIN_WARMUP_FRACTION
+    after = [rss for at, rss in samples if at >= warmup]
+    baseline = after[0] if after else samples[-1][1]
+    final = samples[-1][1]
+    return Sustained(
+        key=query.key,
+        concurrency=concurrency,
+        duration_s=seconds,
+        sample_s=sample_s,
+        warmup_s=warmup,
+        samples=samples,
+        baseline_kib=baseline,
+        final_kib=final,
+        growth_kib=final - baseline,
+        tolerance_kib=max(RSS_TOLERANCE_KIB, int(baseline * RSS_TOLERANCE_FRACTION)),
+        run=outcome[0],
+    )
+
+
+def _at(comparisons: Sequence[Comparison], key: str, concurrency: int) -> Comparison:
+    for row in comparisons:
+        if row.key == key and row.concurrency == concurrency:
+            return row
+    raise BenchError(f"no measurement of {key} at c={concurrency}")
+
+
+def evaluate(
+    comparisons: Sequence[Comparison],
+    statements: dict[str, int],
+    small_page_statements: dict[str, int],
+    sustained: Sustained | None,
+) -> list[Target]:
+    targets: list[Target] = []
+    for key, small in small_page_statements.items():
+        full = statements[key]
+        targets.append(
+            Target(
+                "SQL statements per request, constant in page size and nesting",
+                key,
+                f"{full} (smaller pages: {small})",
+                f"<= {MAX_NESTED_STATEMENTS}, equal",
+                full <= MAX_NESTED_STATEMENTS and small == full,
+            )
+        )
+    low, high = CONCURRENCIES[0], CONCURRENCIES[-1]
+    keys = list(dict.fromkeys(row.key for row in comparisons))
+    for key in keys:
+        row = _at(comparisons, key, high)
+        targets.append(
+            Target(
+                f"throughput at c={high}, slotgraph / floor",
+                key,
+                f"{row.throughput_ratio:.2f}",
+                f">= {MIN_THROUGHPUT_RATIO}",
+                row.throughput_ratio >= MIN_THROUGHPUT_RATIO,
+            )
+        )
+    for key in keys:
+        row = _at(comparisons, key, low)
+        targets.append(
+            Target(
+                f"p50 latency at c={low}, slotgraph / floor",
+                key,
+                f"{row.p50_ratio:.2f}",
+                f"<= {MAX_P50_RATIO}",
+                row.p50_ratio <= MAX_P50_RATIO,
+            )
+        )
+    deep, first = _at(comparisons, "e", low), _at(comparisons, "f", low)
+    latency = ratio(deep.p50_ms, first.p50_ms)
+    targets.append(
+        Target(
+            f"deep cursor page / first page, p50 at c={low}",
+            "e / f",
+            f"{latency:.2f}",
+            f"<= {MAX_DEEP_PAGE_RATIO}",
+            latency <= MAX_DEEP_PAGE_RATIO,
+        )
+    )
+    deep, first = _at(comparisons, "e", high), _at(comparisons, "f", high)
+    # Cost as time per request: the inverse of throughput.
+    cost = ratio(first.requests_per_s, deep.requests_per_s)
+    targets.append(
+        Target(
+            f"deep cursor page / first page, time per request at c={high} (1 / req/s)",
+            "e / f",
+            f"{cost:.2f}",
+            f"<= {MAX_DEEP_PAGE_RATIO}",
+            cost <= MAX_DEEP_PAGE_RATIO,
+        )
+    )
+    failed = sum(row.errors + row.floor_errors for row in comparisons)
+    targets.append(
+        Target(
+            "every measured request answered (no socket errors, timeouts or non-2xx)",
+            "all",
+            f"{failed} failed",
+            "0",
+            failed == 0,
+        )
+    )
+    if sustained is not None:
+        targets.append(
+            Target(
+                f"RSS flat over a sustained run ({sustained.duration_s} s at "
+                f"c={sustained.concurrency}), growth after {sustained.warmup_s:.0f} s warm-up",
+                sustained.key,
+                f"{sustained.growth_kib / 1024:+.1f} MiB",
+                f"<= {sustained.tolerance_kib / 1024:.1f} MiB",
+                sustained.growth_kib <= sustained.tolerance_kib,
+            )
+        )
+    return targets
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -571,6 +966,59 @@ def explain_pages(database_url: str, queries: Sequence[Query]) -> list[Plan]:
 
 def _seconds_or_dash(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
+
+
+def _num(value: float, digits: int = 2) -> str:
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
+    header = [
+        "query",
+        "c",
+        "req/s",
+        "floor",
+        "ratio",
+        "p50 ms",
+        "floor",
+        "ratio",
+        "p99 ms",
+        "floor",
+        "ratio",
+        "SQL/req",
+        "floor",
+        "CPU ms/req",
+        "floor",
+        "ratio",
+        "errors",
+        "RSS MiB before → after",
+        "floor",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for row in comparisons:
+        cells = [
+            f"{row.key}. {row.name}",
+            str(row.concurrency),
+            _num(row.requests_per_s, 0),
+            _num(row.floor_requests_per_s, 0),
+            _num(row.throughput_ratio),
+            _num(row.p50_ms),
+            _num(row.floor_p50_ms),
+            _num(row.p50_ratio),
+            _num(row.p99_ms),
+            _num(row.floor_p99_ms),
+            _num(row.p99_ratio),
+            str(row.statements),
+            str(row.floor_statements),
+            _num(row.cpu_ms_per_request),
+            _num(row.floor_cpu_ms_per_request),
+            _num(row.cpu_ratio),
+            f"{row.errors} / {row.floor_errors}",
+            f"{mib(row.rss_before_kib)} → {mib(row.rss_after_kib)}",
+            f"{mib(row.floor_rss_before_kib)} → {mib(row.floor_rss_after_kib)}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def render_markdown(report: Report) -> str:
@@ -583,10 +1031,16 @@ def render_markdown(report: Report) -> str:
             f"(COPY + ANALYZE, one transaction) in {_seconds_or_dash(d.load_s)}, "
             f"VACUUM (FREEZE, ANALYZE) in {_seconds_or_dash(d.vacuum_s)}"
         )
+    passed = sum(target.passed for target in report.targets)
     lines = [
         f"## slotgraph cluster benchmark, {report.timestamp}",
         "",
         *environment_rows(report),
+        f"| floor | {report.floor_service}; one SQL statement per request through a raw "
+        "asyncpg pool (prepared, no reset on release) selecting only the columns the answer "
+        "needs, orjson, plain ASGI |",
+        f"| authentication | {report.authorization} |",
+        f"| floor RSS when ready (process tree) | {mib(report.rss_at_ready_floor_kib)} MiB |",
         f"| data set | app.demo, {d.agents:,} agents, {d.kernels:,} kernels, seed {d.seed}, "
         f"alembic head {d.revision}; key `{d.key}` |",
         f"| data set source | {built} |",
@@ -597,8 +1051,46 @@ def render_markdown(report: Report) -> str:
         "|---|---:|---:|",
         *(f"| {t} | {d.rows[t]:,} | {d.total_mib[t]:.1f} |" for t in TABLES),
         "",
-        *results_table(report.results),
+        f"### Targets: {passed} of {len(report.targets)} pass",
         "",
+        "| result | target | query | measured | limit |",
+        "|---|---|---|---:|---|",
+        *(
+            f"| {'PASS' if t.passed else 'FAIL'} | {t.target} | {t.query} | {t.value} | {t.limit} |"
+            for t in report.targets
+        ),
+        "",
+        "### slotgraph / floor",
+        "",
+        "Every ratio is slotgraph / floor: below 1 for req/s means slotgraph serves fewer "
+        "requests, above 1 for latency and CPU means it takes longer. Both answer with the same "
+        "`data` (checked before measuring). CPU is user + system of the server's whole "
+        "process tree (supervisor and workers) over the run, per request; RSS is the tree's, "
+        "before and after the query's runs. slotgraph's statements per request are from its "
+        "log; the floor's are one by construction.",
+        "",
+        *comparison_table(report.comparisons),
+        "",
+        *(f"- {result.key}. {result.name}: {result.description}" for result in report.results),
+        "",
+    ]
+    if report.sustained is not None:
+        s = report.sustained
+        lines += [
+            f"### Sustained run: {s.key}, c={s.concurrency}, {s.duration_s} s",
+            "",
+            f"{s.run.requests_per_s:.0f} req/s, p50 {s.run.p50_ms:.2f} ms, p99 "
+            f"{s.run.p99_ms:.2f} ms, {s.run.errors} errors. RSS of slotgraph's process tree "
+            f"every {s.sample_s} s; the first {s.warmup_s:.0f} s are warm-up: "
+            f"{mib(s.baseline_kib)} MiB after it, {mib(s.final_kib)} MiB at the end "
+            f"({s.growth_kib / 1024:+.1f} MiB).",
+            "",
+            "| s | " + " | ".join(f"{at:.0f}" for at, _ in s.samples) + " |",
+            "|---|" + "---:|" * len(s.samples),
+            "| RSS MiB | " + " | ".join(mib(rss) for _, rss in s.samples) + " |",
+            "",
+        ]
+    lines += [
         "### EXPLAIN (ANALYZE, BUFFERS) of e and f",
         "",
         "| plan | origin | indexes | rows removed by filter | execution ms | plan cache |",
@@ -625,7 +1117,13 @@ def render_markdown(report: Report) -> str:
             plan.text,
             "```",
         ]
-    lines.append("")
+    lines += [
+        "",
+        "### slotgraph alone",
+        "",
+        *results_table(report.results),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -638,21 +1136,92 @@ def run(args: argparse.Namespace) -> Report:
     # Taken before anything starts: other work on the machine skews every number measured here.
     loadavg = loadavg_now()
     cursor_row = min(CURSOR_ROW, args.kernels * 3 // 4)
+    missing = {"s", "a", "b", "c", "d", "e", "f"} - set(HANDLERS)
+    if missing:
+        raise BenchError(f"the floor has no endpoint for {sorted(missing)}")
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="slotgraph-bench-")))
         database_url, dataset = provision_dataset(stack, args.agents, args.kernels, args.seed)
         keys = asyncio.run(_keys(database_url, args.kernels))
-        server: Server = stack.enter_context(running_server(database_url, scratch / "server.log"))
+        authorization = asyncio.run(create_bench_key(database_url))
+        if authorization is None:
+            _print("this build has no app.apikeys: requests go without an Authorization header")
+            auth_note = "none (this build has no API keys)"
+        else:
+            auth_note = (
+                "slotgraph: every request sends `Authorization: Bearer <superadmin key>`, "
+                "checked against the database once per worker and then from the worker's "
+                "in-process cache (a dictionary lookup and a SHA-256 per request); the floor "
+                "gets the same header and ignores it"
+            )
+        server: Server = stack.enter_context(
+            running_server(
+                database_url,
+                scratch / "server.log",
+                workers=args.workers,
+                launcher=args.launcher,
+            )
+        )
         rss_at_ready = server.rss_kib()
+        floor_port = free_port()
+        floor: Server = stack.enter_context(
+            start_server(
+                "floor",
+                uvicorn_command("bench.floor:create_app", floor_port, args.workers),
+                clean_env(database_url),
+                scratch / "floor.log",
+                floor_port,
+                "uvicorn",
+            )
+        )
+        rss_at_ready_floor = floor.rss_kib()
+        if server.launcher == "uvicorn":
+            _print(
+                "`python -m app serve` takes no --workers here: slotgraph runs under uvicorn "
+                "with bench.serve's app factory"
+            )
 
-        with httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        headers = auth_headers(authorization)
+        with httpx.Client(
+            base_url=server.base_url, timeout=REQUEST_TIMEOUT_S, headers=headers
+        ) as client:
             queries = build_queries(client, keys, args.agents, args.kernels, cursor_row)
-            statements = check_answers(client, server, queries, keys, cursor_row)
+            answers, statements = check_answers(client, server, queries, keys, cursor_row)
+            small_page_statements = {
+                query.key: probe(client, server, query)[1] for query in small_page_queries(queries)
+            }
+        with httpx.Client(
+            base_url=floor.base_url, timeout=REQUEST_TIMEOUT_S, headers=headers
+        ) as client:
+            check_floor(answers, client, queries)
+        _print("the floor's answers equal slotgraph's for every query")
 
-        load = pick_load(args.load, scratch, server.port)
-        results = measure_all(server, load, queries, statements, args.warmup, args.duration)
+        load = pick_load(args.load, scratch, server.port, authorization)
+        floor_load = load.with_port(floor.port)
+        results: list[QueryResult] = []
+        floor_results: list[QueryResult] = []
+        # Query by query, one server right after the other: a change in the machine's load
+        # during the run then skews both sides of a ratio alike.
+        for query in queries:
+            results += measure_all(server, load, [query], statements, args.warmup, args.duration)
+            floor_results += measure_all(
+                floor,
+                floor_load,
+                [query],
+                {query.key: FLOOR_STATEMENTS},
+                args.warmup,
+                args.duration,
+                lambda q: path_for(q.key),
+            )
+        by_key = {query.key: query for query in queries}
+        sustained = None
+        if args.sustain > 0:
+            sustained = sustained_run(
+                server, load, by_key[SUSTAINED_QUERY], args.sustain, args.sample
+            )
         _print("explaining e and f")
         plans = explain_pages(database_url, queries)
+        comparisons = compare(results, floor_results)
         return Report(
             timestamp=timestamp,
             machine=machine_facts(keys.postgres_version, loadavg),
@@ -661,9 +1230,18 @@ def run(args: argparse.Namespace) -> Report:
             warmup_s=args.warmup,
             duration_s=args.duration,
             rss_at_ready_kib=rss_at_ready,
+            service=describe_server(server),
             dataset=dataset,
             cursor_row=cursor_row,
+            floor_service=describe_server(floor),
+            authorization=auth_note,
+            rss_at_ready_floor_kib=rss_at_ready_floor,
             results=results,
+            floor_results=floor_results,
+            comparisons=comparisons,
+            small_page_statements=small_page_statements,
+            sustained=sustained,
+            targets=evaluate(comparisons, statements, small_page_statements, sustained),
             queries={query.key: query.payload for query in queries},
             plans=plans,
             wall_s=time.monotonic() - started,
@@ -671,6 +1249,10 @@ def run(args: argparse.Namespace) -> Report:
 
 
 def _bench(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
+    if args.sustain is None:
+        args.sustain = QUICK_SUSTAIN_S if args.quick else DEFAULT_SUSTAIN_S
+    if args.sample is None:
+        args.sample = QUICK_SAMPLE_S if args.quick else DEFAULT_SAMPLE_S
     report = run(args)
     return "cluster", render_markdown(report), asdict(report)
 
@@ -708,6 +1290,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--seed", type=_count(0, 2**31), default=0, help="generator seed (default 0)"
+    )
+    parser.add_argument(
+        "--sustain",
+        type=_count(0, 3600),
+        default=None,
+        help=f"seconds of the sustained run that samples RSS; 0 skips it (default "
+        f"{DEFAULT_SUSTAIN_S}, with --quick {QUICK_SUSTAIN_S})",
+    )
+    parser.add_argument(
+        "--sample",
+        type=_count(1, 60),
+        default=None,
+        help=f"seconds between RSS samples of the sustained run (default {DEFAULT_SAMPLE_S}, "
+        f"with --quick {QUICK_SAMPLE_S})",
     )
     return run_cli(
         parser,

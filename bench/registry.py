@@ -1,16 +1,19 @@
 """Read-path benchmark of the slot-type registry, measured against the real service.
 
 Run: `python -m bench.registry` (part of `make bench`); `--warmup` and `--duration` set the
-seconds per run, `--load wrk|httpx` forces a load generator.
+seconds per run (`--quick` for a smoke run), `--load wrk|httpx` forces a load generator,
+`--launcher` and `--workers` say how the service is started (default: as in production, one
+uvicorn worker per CPU).
 
 Database: with BENCH_DATABASE_URL, a fresh database `slotgraph_bench_<random>` is created on
 that server and dropped at the end, so the server's other databases are never touched; without
 it, the embedded PostgreSQL runs in a throw-away directory. Either way the schema is migrated to
 head, so the registry holds exactly the seeded slot types.
 
-The service runs as `python -m app serve` in production mode on a free 127.0.0.1 port and is
-measured over loopback only: with wrk when it is installed (`apt-get install wrk`), otherwise
-with an asyncio + httpx client loop. Both run on the same machine as the service and the
+The service runs in production mode (uvicorn with one worker per CPU, uvloop, httptools, no
+access log; `python -m app serve --workers N` when the CLI takes it) on a free 127.0.0.1 port,
+with a superadmin API key created for the run, and is measured over loopback only: with wrk
+when it is installed (`apt-get install -y wrk`), otherwise with an asyncio + httpx client loop. Both run on the same machine as the service and the
 database, so the numbers compare builds on one machine; they are not a capacity figure.
 Results go to bench/results/registry-<UTC time>.md/.json (git-ignored).
 """
@@ -41,7 +44,10 @@ from bench.common import (
     QueryResult,
     RunFacts,
     Server,
+    auth_headers,
     bench_parser,
+    create_bench_key,
+    describe_server,
     environment_rows,
     loadavg_now,
     machine_facts,
@@ -171,7 +177,8 @@ def render_markdown(report: Report) -> str:
 # --- the run -------------------------------------------------------------------------------
 
 
-def run(warmup_s: int, duration_s: int, generator: str) -> Report:
+def run(args: argparse.Namespace) -> Report:
+    warmup_s, duration_s = args.warmup, args.duration
     timestamp = utc_timestamp()
     # Taken before anything starts: other work on the machine skews every number measured here.
     loadavg = loadavg_now()
@@ -181,14 +188,26 @@ def run(warmup_s: int, duration_s: int, generator: str) -> Report:
         # alembic's env runs its own event loop, so this stays outside any asyncio.run.
         upgrade(database_url)
         postgres_version, slot_names = asyncio.run(_database_facts(database_url))
-        server: Server = stack.enter_context(running_server(database_url, scratch / "server.log"))
+        authorization = asyncio.run(create_bench_key(database_url))
+        server: Server = stack.enter_context(
+            running_server(
+                database_url,
+                scratch / "server.log",
+                workers=args.workers,
+                launcher=args.launcher,
+            )
+        )
         rss_at_ready = server.rss_kib()
 
-        with httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        with httpx.Client(
+            base_url=server.base_url,
+            timeout=REQUEST_TIMEOUT_S,
+            headers=auth_headers(authorization),
+        ) as client:
             queries = build_queries(client, slot_names)
             statements = {query.key: probe_statements(client, server, query) for query in queries}
 
-        load = pick_load(generator, scratch, server.port)
+        load = pick_load(args.load, scratch, server.port, authorization)
         results = measure_all(server, load, queries, statements, warmup_s, duration_s)
         return Report(
             timestamp=timestamp,
@@ -198,13 +217,14 @@ def run(warmup_s: int, duration_s: int, generator: str) -> Report:
             warmup_s=warmup_s,
             duration_s=duration_s,
             rss_at_ready_kib=rss_at_ready,
+            service=describe_server(server),
             results=results,
             queries={query.key: query.payload for query in queries},
         )
 
 
 def _bench(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
-    report = run(args.warmup, args.duration, args.load)
+    report = run(args)
     return "registry", render_markdown(report), asdict(report)
 
 
