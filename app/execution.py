@@ -282,14 +282,18 @@ class FastExecutor(Executor[None]):
                 return None
             type_name = parent_type.name
             return lambda _source: complete_name(type_name)
-        if field.resolve is None:
-            attribute = field_name if self.field_resolver is default_field_resolver else None
-        else:
-            attribute = _alias_attribute(field)
+        attribute = self._attribute(field, field_name)
         if attribute is None:
             return None
         complete = self._pure_type(field.type, field_group)
         return None if complete is None else _read(attribute, complete)
+
+    def _attribute(self, field: GraphQLField, field_name: str) -> str | None:
+        """The attribute or key a default-resolved field reads; None when a resolver of its
+        own must run."""
+        if field.resolve is None:
+            return field_name if self.field_resolver is default_field_resolver else None
+        return _alias_attribute(field)
 
     def _pure_type(
         self, return_type: GraphQLOutputType, field_group: FieldDetailsList
@@ -346,10 +350,7 @@ class FastExecutor(Executor[None]):
                 directive.name.value not in _COLLECTED_DIRECTIVES for directive in directives
             ):
                 return None
-        if field.resolve is None:
-            attribute = field_name if self.field_resolver is default_field_resolver else None
-        else:
-            attribute = _alias_attribute(field)
+        attribute = self._attribute(field, field_name)
         if attribute is None:
             return None
         complete = self._mixed_type(field.type, field_group, str(parent_type), field_name)
