@@ -295,6 +295,16 @@ class FastExecutor(Executor[None]):
             return field_name if self.field_resolver is default_field_resolver else None
         return _alias_attribute(field)
 
+    def _subfields(
+        self, object_type: GraphQLObjectType, field_group: FieldDetailsList
+    ) -> GroupedFieldSet | None:
+        """An object's collected sub-fields, or None when graphql-core must complete it
+        (an `is_type_of` check to run, or deferred fragments)."""
+        if object_type.is_type_of is not None:
+            return None
+        collected = self.collect_subfields(object_type, field_group)
+        return None if collected.new_defer_usages else collected.grouped_field_set
+
     def _pure_type(
         self, return_type: GraphQLOutputType, field_group: FieldDetailsList
     ) -> Complete | None:
@@ -311,13 +321,11 @@ class FastExecutor(Executor[None]):
             item = self._pure_type(return_type.of_type, field_group)
             return None if item is None else _list(item)
         if is_object_type(return_type):
-            if return_type.is_type_of is not None:
-                return None
-            collected = self.collect_subfields(return_type, field_group)
-            if collected.new_defer_usages:
+            grouped = self._subfields(return_type, field_group)
+            if grouped is None:
                 return None
             fields: list[tuple[str, Complete]] = []
-            for response_name, sub_group in collected.grouped_field_set.items():
+            for response_name, sub_group in grouped.items():
                 complete = self._pure_field(return_type, sub_group)
                 if complete is None:
                     return None
@@ -396,13 +404,10 @@ class FastExecutor(Executor[None]):
                 None if item is None else self._mixed_list(list_type, item_type, item, field_group)
             )
         if is_object_type(return_type):
-            if return_type.is_type_of is not None:
-                return None
-            collected = self.collect_subfields(return_type, field_group)
-            if collected.new_defer_usages:
+            grouped_field_set = self._subfields(return_type, field_group)
+            if grouped_field_set is None:
                 return None
             object_type = return_type
-            grouped_field_set = collected.grouped_field_set
             execute_fields = self.execute_fields
 
             def complete_object(value: Any, path: Path, info: Callable[[], _Info]) -> Any:

@@ -66,13 +66,15 @@ class QueryTooComplex(AppError):
 
 @dataclass(frozen=True)
 class QueryLimits:
-    max_depth: int = 12
-    max_aliases: int = 30
-    max_root_fields: int = 10
-    max_cost: int = 50_000
-    max_input_depth: int = 20
-    default_page_size: int = 10
-    max_page_size: int = 1000
+    """The settings the limits read; their defaults live in Settings only."""
+
+    max_depth: int
+    max_aliases: int
+    max_root_fields: int
+    max_cost: int
+    max_input_depth: int
+    default_page_size: int
+    max_page_size: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QueryLimits:
