@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from graphql import OperationDefinitionNode, parse
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.options import Options
@@ -47,6 +48,11 @@ WAIT_SECONDS = 60  # a shared 2-core machine: generous, never a timing assertion
 RESULT_TEXT = """
 const pane = document.querySelector('.result-window .CodeMirror');
 return pane ? pane.CodeMirror.getValue() : null;
+"""
+# The query editor's text, and the operation name GraphiQL will send with it.
+QUERY_STATE = """
+const editor = document.querySelector('.graphiql-query-editor .CodeMirror');
+return editor ? [editor.CodeMirror.getValue(), editor.CodeMirror.operationName] : null;
 """
 
 
@@ -142,9 +148,26 @@ def _result(driver: webdriver.Chrome, root_field: str) -> dict[str, Any]:
     return result
 
 
-def _tab_is_active(driver: webdriver.Chrome, index: int) -> bool:
+def _tab_is_ready(driver: webdriver.Chrome, index: int) -> bool:
+    """The tab is active, its query is in the editor and GraphiQL has parsed it.
+
+    GraphiQL swaps the editor's text after it marks the tab active, and reads the operation
+    name from the new text 100 ms later (debounced); executing before that sends one tab's
+    document with another tab's operation name.
+    """
     tab = driver.find_elements(By.CSS_SELECTOR, ".graphiql-tab")[index]
-    return "graphiql-tab-active" in (tab.get_attribute("class") or "")
+    if "graphiql-tab-active" not in (tab.get_attribute("class") or ""):
+        return False
+    state: object = driver.execute_script(QUERY_STATE)
+    example = EXAMPLES[index]
+    return state == [example.query, _operation_name(example.query)]
+
+
+def _operation_name(query: str) -> str:
+    operations = [d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode)]
+    (operation,) = operations
+    assert operation.name, "every example names its operation"
+    return operation.name.value
 
 
 def test_playground_runs_every_saved_example_offline(
@@ -157,7 +180,7 @@ def test_playground_runs_every_saved_example_offline(
     results: dict[str, dict[str, Any]] = {}
     for index, example in enumerate(EXAMPLES):
         browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab .graphiql-tab-button")[index].click()
-        wait.until(partial(_tab_is_active, index=index))
+        wait.until(partial(_tab_is_ready, index=index))
         browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
         results[example.root_field] = _result(browser, example.root_field)
         if example.root_field == "agentsV2":
