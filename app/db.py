@@ -107,6 +107,17 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """What the pool runs on a connection it takes back, after asyncpg's own clean-up (which
+    rolls back a transaction left open): nothing.
+
+    asyncpg's default also sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`, one more round trip per request, to undo session state. The service never
+    creates any: its statements are single SELECTs outside transactions, with no SET, LISTEN,
+    cursor or advisory lock, and its settings (statement_timeout) are the connection's
+    start-up parameters, which RESET ALL would keep anyway."""
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         if settings.database_url is None:
@@ -122,6 +133,7 @@ class Database:
                 "statement_timeout": str(settings.statement_timeout_ms),
                 "application_name": "slotgraph",
             },
+            reset=_keep_session,
         )
         self.listeners: list[StatementListener] = []
 
