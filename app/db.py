@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from databases import Database as _Pool
 from databases.backends.common.records import Record as _Record
+from databases.backends.common.records import create_column_maps
+from databases.backends.postgres import PostgresConnection
 from databases.core import Connection as _Connection
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.errors import ServiceUnavailable
 from app.settings import Settings
@@ -118,6 +123,73 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     start-up parameters, which RESET ALL would keep anyway."""
 
 
+# The SQL text of one statement shape with `$n` placeholders, the sorted names of its
+# parameters, their bind processors, and what `databases` needs to build its Records.
+_Shape = tuple[SQLCompiler, str, tuple[str, ...], Mapping[str, Any], Any, Any]
+
+
+class CompiledStatements:
+    """Compiled SQL per statement shape, so a statement is compiled once, not per request.
+
+    `databases` compiles every statement it runs (~0.4 ms for a nested page on this machine,
+    more than the statement's own round trip). Statements built from the same arguments
+    differ only in their values, which is what SQLAlchemy's cache key captures: the key of
+    the statement's structure, and its bound values in a fixed order. The shape is compiled
+    the first time; later statements of the same shape take the cached SQL text (which also
+    keeps asyncpg's prepared-statement cache warm) with their own values, processed exactly
+    as `databases` processes them. Statements whose SQL text depends on their values
+    (expanding IN lists, literal-rendered parameters) or that have no cache key are left to
+    `databases`. Bounded: the least recently used shape is dropped beyond `size`."""
+
+    def __init__(self, dialect: Dialect, size: int = 512) -> None:
+        self._dialect = dialect
+        self._size = size
+        self._shapes: OrderedDict[Any, _Shape | None] = OrderedDict()
+        self.compiled = 0  # shapes compiled so far (read by tests)
+
+    def prepare(self, query: ClauseElement) -> tuple[str, list[Any], Any, Any] | None:
+        """(SQL, arguments, result columns, column maps) for `query`, or None when
+        `databases` must compile it itself."""
+        cache_key = query._generate_cache_key()
+        if cache_key is None:
+            return None
+        shapes = self._shapes
+        try:
+            shape = shapes[cache_key.key]
+        except KeyError:
+            shape = shapes[cache_key.key] = self._compile(query, cache_key)
+            if len(shapes) > self._size:
+                shapes.popitem(last=False)
+        else:
+            shapes.move_to_end(cache_key.key)
+        if shape is None:
+            return None
+        compiled, sql, names, processors, result_columns, column_maps = shape
+        params = compiled.construct_params(extracted_parameters=cache_key.bindparams)
+        args = [
+            processors[name](params[name]) if name in processors else params[name] for name in names
+        ]
+        return sql, args, result_columns, column_maps
+
+    def _compile(self, query: ClauseElement, cache_key: Any) -> _Shape | None:
+        self.compiled += 1
+        compiled = cast(SQLCompiler, query.compile(dialect=self._dialect, cache_key=cache_key))
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            return None
+        # As `databases` does: parameters in sorted name order become $1, $2, ...
+        names = tuple(sorted(compiled.construct_params() or ()))
+        sql = compiled.string % {name: f"${i}" for i, name in enumerate(names, start=1)}
+        result_columns = compiled._result_columns
+        return (
+            compiled,
+            sql,
+            names,
+            compiled._bind_processors,
+            result_columns,
+            create_column_maps(result_columns),
+        )
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         if settings.database_url is None:
@@ -136,6 +208,7 @@ class Database:
             reset=_keep_session,
         )
         self.listeners: list[StatementListener] = []
+        self.statements = CompiledStatements(self._pool._backend._dialect)
 
     async def connect(self) -> None:
         await self._pool.connect()
@@ -198,9 +271,20 @@ class RequestSession:
                 self.statements += 1
                 self._database._notify(query)
                 with _translate_faults():
-                    return await self._connection.fetch_all(query)
+                    return await self._fetch_all(self._connection, query)
             finally:
                 self._running = None
+
+    async def _fetch_all(self, connection: _Connection, query: ClauseElement) -> Sequence[Row]:
+        """What `databases`' fetch_all does, with the SQL text of a known shape reused."""
+        prepared = self._database.statements.prepare(query)
+        if prepared is None:
+            return await connection.fetch_all(query)
+        sql, args, result_columns, column_maps = prepared
+        backend = cast(PostgresConnection, connection._connection)
+        rows = await backend.raw_connection.fetch(sql, *args)
+        dialect = backend._dialect
+        return [_Record(row, result_columns, dialect, column_maps) for row in rows]
 
     async def _acquire(self) -> _Connection:
         """A pool connection, or ServiceUnavailable when none is free in time: a request

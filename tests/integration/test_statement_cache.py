@@ -1,0 +1,156 @@
+"""Compiled SQL per statement shape (app.db.CompiledStatements): a shape is compiled once,
+and every later statement of that shape runs with its own values, giving exactly the rows
+`databases` gives when it compiles the statement itself."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.sql import ClauseElement
+from starlette.applications import Starlette
+
+from app.db import CompiledStatements, Database, Row
+from app.settings import Settings
+from app.tables import agents, kernels, resource_slot_types
+from tests.conftest import StatementLog
+
+pytestmark = pytest.mark.usefixtures("demo_loaded")
+
+
+class Shouting(sa.types.TypeDecorator[str]):
+    """A type with processors on both sides, as the cached path must apply them."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else value.upper()
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else value + "!"
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(replace(settings, pool_min_size=1, pool_max_size=2))
+    await database.connect()
+    try:
+        yield database
+    finally:
+        await database.disconnect()
+
+
+def _values(rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+    return [tuple(row[i] for i in range(len(row))) for row in rows]
+
+
+async def _both(database: Database, statement: ClauseElement) -> tuple[list[Any], list[Any]]:
+    """The rows through the session (the cache) and through `databases` compiling itself."""
+    session = database.session()
+    try:
+        cached = _values(await session.fetch_all(statement))
+    finally:
+        await session.close()
+    async with database.connection() as connection:
+        plain = _values(await connection.fetch_all(statement))
+    return cached, plain
+
+
+async def test_one_shape_is_compiled_once_and_runs_with_each_statements_values(
+    database: Database,
+) -> None:
+    statements = database.statements
+    before = statements.compiled
+    names = ["cpu", "mem", "cuda.device", "no-such-slot"]
+    results = []
+    for name in names:
+        statement = sa.select(resource_slot_types.c.slot_name, resource_slot_types.c.rank).where(
+            resource_slot_types.c.slot_name == name
+        )
+        cached, plain = await _both(database, statement)
+        assert cached == plain
+        results.append(cached)
+    assert statements.compiled == before + 1
+    assert [[row[0] for row in rows] for rows in results] == [["cpu"], ["mem"], ["cuda.device"], []]
+
+
+async def test_bind_and_result_processors_apply_on_the_cached_path(database: Database) -> None:
+    before = database.statements.compiled
+    for word in ("quiet", "calm"):
+        statement = sa.select(sa.literal(word, Shouting()).label("word"))
+        cached, plain = await _both(database, statement)
+        assert cached == plain == [(word.upper() + "!",)]
+    assert database.statements.compiled == before + 1
+
+
+async def test_statements_whose_text_depends_on_their_values_are_left_to_databases(
+    database: Database,
+) -> None:
+    # An expanding IN renders one placeholder per value: no shape to reuse.
+    for ids in (["cpu"], ["cpu", "mem"]):
+        statement = (
+            sa.select(resource_slot_types.c.slot_name)
+            .where(resource_slot_types.c.slot_name.in_(ids))
+            .order_by(resource_slot_types.c.slot_name)
+        )
+        assert database.statements.prepare(statement) is None
+        cached, plain = await _both(database, statement)
+        assert cached == plain == [(i,) for i in sorted(ids)]
+
+
+async def test_the_cache_is_bounded(settings: Settings) -> None:
+    database = Database(replace(settings, pool_min_size=1, pool_max_size=1))
+    database.statements = statements = CompiledStatements(
+        database.statements._dialect,
+        size=2,
+    )
+    shapes = [
+        sa.select(agents.c.id).where(agents.c.id == "x"),
+        sa.select(kernels.c.id).where(kernels.c.id.is_(None)),
+        sa.select(resource_slot_types.c.rank).where(resource_slot_types.c.rank == 1),
+    ]
+    for shape in shapes:
+        assert statements.prepare(shape) is not None
+    assert statements.compiled == 3
+    assert statements.prepare(shapes[2]) is not None  # still cached
+    assert statements.compiled == 3
+    assert statements.prepare(shapes[0]) is not None  # dropped, compiled again
+    assert statements.compiled == 4
+
+
+async def test_every_statement_of_real_requests_matches_databases_own_compilation(
+    app: Starlette, client: httpx.AsyncClient, sql: StatementLog
+) -> None:
+    """The repositories' statements (nested pages, counts, keyset seeks, filters, visibility,
+    batched lookups), each run twice - the second time from the cache - and through
+    `databases` compiling it: the same rows every time."""
+    first = "{ adminKernelsV2(first: 3) { pageInfo { endCursor } } }"
+    cursor = (await client.post("/graphql", json={"query": first})).json()["data"][
+        "adminKernelsV2"
+    ]["pageInfo"]["endCursor"]
+    queries = [
+        "{ resourceSlotTypes(limit: 100, orderBy: [{field: RANK, direction: ASC}]) { count "
+        "edges { node { slotName displayName numberFormat { binary roundLength } } } } }",
+        "{ agentsV2(first: 5) { count edges { node { id resourceSlots(first: 2, "
+        "orderBy: [{field: USED, direction: DESC}]) { count edges { cursor node { slotName "
+        "capacity used } } } } } } }",
+        "{ adminKernelsV2(first: 5, after: " + f'"{cursor}"' + ", filter: {status: {in: "
+        "[RUNNING, TERMINATED]}}) { count pageInfo { hasPreviousPage hasNextPage } edges { "
+        "node { id lifecycle { status createdAt } resourceAllocations(first: 3) { count edges "
+        "{ node { slotName requested used } } } } } } }",
+    ]
+    for query in queries:
+        response = (await client.post("/graphql", json={"query": query})).json()
+        assert "errors" not in response, response
+    database: Database = app.state.database
+    statements = list(sql.statements)  # _both runs them again through the same database
+    assert len(statements) >= 4
+    for statement in statements:
+        cached, plain = await _both(database, statement)
+        assert cached == plain
+        assert database.statements.prepare(statement) is not None
