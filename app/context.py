@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import GraphQLResolveInfo
 
@@ -19,6 +20,11 @@ class RequestContext:
     request_id: str
     caller: Caller
     loaders: Loaders = field(init=False)
+    # Nested connection fields already resolved once in this request, by the identities
+    # of their field nodes: (nodes, spec, arguments, loader); see resolve_connection.
+    nested_connections: dict[tuple[int, ...], tuple[Any, Any, dict[str, Any], Any]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session, self.caller)

@@ -29,6 +29,11 @@ exception, an awaitable, a null where the schema says non-null, a source that is
 record or dict, a list that is not a list) is handed to graphql-core's `complete_value` at
 that very position, before anything was done for it.
 
+Resolvers marked `source_only` (a global ID, a view of the record such as `statusInfo`)
+compute their value from the source alone, so their fields count as plain too: the fast
+path calls the resolver where it would read the attribute. Should one raise, graphql-core
+executes that field again from the start, as for any other give-up.
+
 Fields graphql-core executes get one saving too: their coerced arguments are reused within
 the request (a nested connection asked under 50 parents has the same arguments 50 times).
 
@@ -50,7 +55,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from types import CoroutineType, GeneratorType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from ariadne.resolvers import resolve_to
@@ -75,7 +80,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from graphql.pyutils.undefined import UndefinedType
 
-__all__ = ["FastExecutor"]
+__all__ = ["FastExecutor", "source_only"]
 
 Complete = Callable[[Any], Any]
 
@@ -97,6 +102,20 @@ _LEAF_VALUES: frozenset[type] = frozenset(
 _ALIAS_RESOLVER_CODE = resolve_to("_").__code__
 
 _source_types: dict[type, bool] = {}
+
+# Resolvers marked with `source_only`.
+_SOURCE_ONLY: set[Callable[..., Any]] = set()
+
+R = TypeVar("R", bound=Callable[..., Any])
+
+
+def source_only(resolve: R) -> R:
+    """Mark a resolver whose value is computed from its source alone: synchronous, no use of
+    its info, no arguments, no I/O and no side effects (a global ID, a view of the record).
+    The fast path then treats its field like a default-resolved one and calls it where it
+    would read the attribute; if it raises, graphql-core executes the field again, exactly."""
+    _SOURCE_ONLY.add(resolve)
+    return resolve
 
 
 def _inert_source(kind: type) -> bool:
@@ -145,6 +164,32 @@ def _read(attribute: str, complete: Complete) -> Complete:
             # graphql-core would call it with the resolve info.
             raise _GiveUp
         return complete(value)
+
+    return read
+
+
+def _compute(resolve: Callable[..., Any], complete: Complete) -> Complete:
+    """A `source_only` resolver, then the completion (a value it cannot complete - an
+    awaitable, a callable, an unknown type - gives up as an attribute's would)."""
+
+    def compute(source: Any) -> Any:
+        return complete(resolve(source, None))
+
+    return compute
+
+
+def _computed_reader(resolve: Callable[..., Any]) -> Callable[[Any], Any]:
+    def read(source: Any) -> Any:
+        return resolve(source, None)
+
+    return read
+
+
+def _attribute_reader(attribute: str) -> Callable[[Any], Any]:
+    def read(source: Any) -> Any:
+        if type(source) is dict or isinstance(source, Mapping):
+            return source.get(attribute)
+        return getattr(source, attribute, None)
 
     return read
 
@@ -203,9 +248,10 @@ def _object(fields: list[tuple[str, Complete]]) -> Complete:
 # field's resolve info for the positions handed to graphql-core).
 _Info = GraphQLResolveInfo[Any]
 Mixed = Callable[[Any, Path, Callable[[], _Info]], Any]
-# What a mixed field needs at run time: the field, the attribute its default resolver
-# reads, and the completer of its type.
-_MixedField = tuple[GraphQLField, str, Mixed]
+# What a mixed field needs at run time: the field, what reads its value from the source
+# (the default resolver's attribute read, or a `source_only` resolver), and the completer
+# of its type.
+_MixedField = tuple[GraphQLField, Callable[[Any], Any], Mixed]
 
 # One entry per response key: the field group and its pure completer, or its mixed
 # completer, or neither when graphql-core executes the field.
@@ -284,7 +330,10 @@ class FastExecutor(Executor[None]):
             return lambda _source: complete_name(type_name)
         attribute = self._attribute(field, field_name)
         if attribute is None:
-            return None
+            if field.resolve not in _SOURCE_ONLY:
+                return None
+            complete = self._pure_type(field.type, field_group)
+            return None if complete is None else _compute(field.resolve, complete)
         complete = self._pure_type(field.type, field_group)
         return None if complete is None else _read(attribute, complete)
 
@@ -359,10 +408,15 @@ class FastExecutor(Executor[None]):
             ):
                 return None
         attribute = self._attribute(field, field_name)
-        if attribute is None:
+        reader: Callable[[Any], Any]
+        if attribute is not None:
+            reader = _attribute_reader(attribute)
+        elif field.resolve in _SOURCE_ONLY:
+            reader = _computed_reader(field.resolve)
+        else:
             return None
         complete = self._mixed_type(field.type, field_group, str(parent_type), field_name)
-        return None if complete is None else (field, attribute, complete)
+        return None if complete is None else (field, reader, complete)
 
     def _mixed_type(
         self,
@@ -536,13 +590,14 @@ class FastExecutor(Executor[None]):
     ) -> Any:
         """graphql-core's `execute_field` for a mixed field: the default resolver's read,
         then the mixed completer, inside the same error handling."""
-        field, attribute, complete = mixed
+        field, reader, complete = mixed
         if not _inert_source(type(source)):
             return self.execute_field(parent_type, source, field_group, path, position_context)
-        if type(source) is dict or isinstance(source, Mapping):
-            value = source.get(attribute)
-        else:
-            value = getattr(source, attribute, None)
+        try:
+            value = reader(source)
+        except Exception:
+            # A `source_only` resolver failed: graphql-core calls it again and reports it.
+            return self.execute_field(parent_type, source, field_group, path, position_context)
         if callable(value) or self.is_awaitable(value):
             # graphql-core calls or awaits it: its own path, from the start.
             return self.execute_field(parent_type, source, field_group, path, position_context)

@@ -9,6 +9,7 @@ import orjson
 from ariadne import ObjectType
 
 from app.context import Info, context_of
+from app.execution import source_only
 from app.ids import encode_global_id
 from app.records import Agent
 from app.repositories import agent_resources, kernels
@@ -20,10 +21,12 @@ agent_system_info = ObjectType("AgentSystemInfo")
 
 
 @agent.field("id")
+@source_only
 def resolve_id(obj: Agent, _: Info) -> str:
     return encode_global_id("AgentV2", obj.id)
 
 
+@source_only
 def _itself(obj: Agent, _: Info) -> Agent:
     return obj
 
@@ -59,6 +62,7 @@ async def resolve_resource_slots(obj: Agent, info: Info, **args: Any) -> dict[st
 
 
 @agent_system_info.field("computePlugins")
+@source_only
 def resolve_compute_plugins(obj: Agent, _: Info) -> dict[str, list[dict[str, str]]]:
     return {
         "entries": [

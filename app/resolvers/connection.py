@@ -114,6 +114,16 @@ async def resolve_connection(
     a nested one is loaded for all parents at once through a loader keyed by its arguments
     and by what the query selects."""
     context = context_of(info)
+    if parent is not None:
+        # The same field under each of 50 parents has the same arguments and selection:
+        # they are checked, and its loader found, once per request. Keyed by the identity
+        # of the field's nodes (a fragment's node can be grouped with different siblings
+        # elsewhere, so the whole group); the entry keeps the nodes, so the ids stay theirs.
+        nodes = tuple(info.field_nodes)
+        group = tuple(map(id, nodes))
+        known = context.nested_connections.get(group)
+        if known is not None and known[1] is spec and known[2] == args:
+            return to_connection(await known[3].load(parent))
     page = page_request(args, context.settings)
     ordering = spec.resolve_order(order_terms(args.get("order_by")))
     if page.cursor is not None:
@@ -148,4 +158,5 @@ async def resolve_connection(
         want_cursors,
     )
     loader = context.loaders.connection(key, fetch)
+    context.nested_connections[group] = (nodes, spec, dict(args), loader)
     return to_connection(await loader.load(parent))

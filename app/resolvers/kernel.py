@@ -7,6 +7,7 @@ from typing import Any
 from ariadne import ObjectType
 
 from app.context import Info, context_of
+from app.execution import source_only
 from app.ids import encode_global_id
 from app.records import Agent, Kernel
 from app.repositories import resource_allocations
@@ -16,11 +17,13 @@ kernel = ObjectType("KernelV2")
 
 
 @kernel.field("id")
+@source_only
 def resolve_id(obj: Kernel, _: Info) -> str:
     return encode_global_id("KernelV2", str(obj.id))
 
 
 @kernel.field("sessionInfo")
+@source_only
 def resolve_session_info(obj: Kernel, _: Info) -> dict[str, Any]:
     return {
         "session_id": obj.session_id,
@@ -30,6 +33,7 @@ def resolve_session_info(obj: Kernel, _: Info) -> dict[str, Any]:
 
 
 @kernel.field("userInfo")
+@source_only
 def resolve_user_info(obj: Kernel, _: Info) -> dict[str, Any]:
     return {
         "user_id": obj.user_uuid,
@@ -40,6 +44,7 @@ def resolve_user_info(obj: Kernel, _: Info) -> dict[str, Any]:
 
 
 @kernel.field("resource")
+@source_only
 def resolve_resource(obj: Kernel, _: Info) -> dict[str, Any]:
     return {
         "agent_id": obj.agent,
@@ -48,6 +53,7 @@ def resolve_resource(obj: Kernel, _: Info) -> dict[str, Any]:
     }
 
 
+@source_only
 def _itself(obj: Kernel, _: Info) -> Kernel:
     return obj
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from ariadne import ObjectType
 
 from app.context import Info
+from app.execution import source_only
 from app.ids import encode_global_id
 from app.records import ResourceSlotType
 
@@ -10,5 +11,6 @@ resource_slot_type = ObjectType("ResourceSlotType")
 
 
 @resource_slot_type.field("id")
+@source_only
 def resolve_id(obj: ResourceSlotType, _: Info) -> str:
     return encode_global_id("ResourceSlotType", obj.slot_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ariadne import ObjectType
 
 from app.context import Info, context_of
+from app.execution import source_only
 from app.ids import encode_global_id
 from app.records import AgentResourceSlot, KernelResourceAllocation, ResourceSlotType
 
@@ -13,11 +14,13 @@ kernel_resource_allocation = ObjectType("KernelResourceAllocation")
 
 
 @agent_resource_slot.field("id")
+@source_only
 def resolve_agent_slot_id(obj: AgentResourceSlot, _: Info) -> str:
     return encode_global_id("AgentResourceSlot", f"{obj.agent_id}:{obj.slot_name}")
 
 
 @kernel_resource_allocation.field("id")
+@source_only
 def resolve_allocation_id(obj: KernelResourceAllocation, _: Info) -> str:
     return encode_global_id("KernelResourceAllocation", f"{obj.kernel_id}:{obj.slot_name}")
 

@@ -462,3 +462,27 @@ async def test_decimal_filters_on_slots(gql: GraphQLClient) -> None:
             },
         }
     }
+
+
+@pytest.mark.parametrize("alone_first", [False, True])
+async def test_a_fragment_grouped_with_different_siblings_selects_each_time(
+    gql: GraphQLClient, alone_first: bool
+) -> None:
+    """One fragment's `resourceSlots` field is alone under one agents page and grouped with
+    a sibling asking for cursors under another: each group gets what it selects, whichever
+    is resolved first (nested connections are set up once per field group)."""
+    alone = "alone: agentsV2(first: 1, filter: " + FX + ") { edges { node { ...Slots } } }"
+    grouped = (
+        "grouped: agentsV2(first: 1, filter: " + FX + ") { edges { node { ...Slots "
+        "resourceSlots(first: 1) { edges { cursor } } } } }"
+    )
+    fields = f"{alone} {grouped}" if alone_first else f"{grouped} {alone}"
+    body = await gql.post(
+        "query { " + fields + " } fragment Slots on AgentV2 { resourceSlots(first: 1) { count } }"
+    )
+    assert "errors" not in body, body
+    [agent] = [edge["node"] for edge in body["data"]["grouped"]["edges"]]
+    assert agent["resourceSlots"]["count"] == 3
+    [edge] = agent["resourceSlots"]["edges"]
+    assert isinstance(edge["cursor"], str)
+    assert body["data"]["alone"] == {"edges": [{"node": {"resourceSlots": {"count": 3}}}]}

@@ -91,14 +91,15 @@ CORPUS: list[tuple[str, dict[str, object] | None]] = [
 async def test_the_nested_agents_query_is_mostly_built_directly(
     differential: Differential,
 ) -> None:
-    """The fast path really is taken: with five slots under each of 50 agents, the status,
-    the slot count and the whole slot edges list of every agent are built without
+    """The fast path really is taken: with five slots under each of 50 agents, the global
+    ID (a `source_only` resolver), the status, the slot count and the whole slot edges list
+    of every agent are built without
     graphql-core, the agents' `edges` list and each `node` above their resolver fields
     are completed directly too, and nothing is handed back."""
     body = await differential.compare(AGENTS_WITH_SLOTS)
     agents = body["data"]["agentsV2"]["edges"]
     assert len(agents) == 50
-    assert differential.pure_fields == 3 * 50
+    assert differential.pure_fields == 4 * 50
     assert differential.mixed_fields == 1 + 50
     assert differential.given_up == 0
 

@@ -29,7 +29,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.execution import FastExecutor
+from app.execution import FastExecutor, source_only
 from tests.differential.operations import Argument, operations
 
 TYPE_DEFS = """
@@ -59,6 +59,9 @@ type Box implements Named {
   snakeValue: String
   computed: String
   strictComputed: String!
+  viewed: String
+  strictViewed: String!
+  view: Box
 }
 """
 
@@ -114,6 +117,26 @@ def resolve_computed(source: Any, _info: Any) -> Any:
     return value
 
 
+@source_only
+def resolve_viewed(source: Any, _info: Any) -> Any:
+    """A `source_only` resolver: the fast path calls it in place of an attribute read, and
+    hands the field back to graphql-core when it raises or returns something odd."""
+    return resolve_computed(source, _info)
+
+
+@source_only
+def resolve_view(source: Any, _info: Any) -> Any:
+    """A `source_only` view of the source itself (as `statusInfo` is of an agent), with a
+    resolver field (`computed`) possibly below it; it raises where `snakeValue` would."""
+    if isinstance(source, dict):
+        raw = source.get("snake_raw")
+        if isinstance(raw, Exception):
+            raise raw
+    else:
+        source.snake_value  # noqa: B018 - raises like the property graphql-core would read
+    return source
+
+
 def build_schema() -> GraphQLSchema:
     query = QueryType()
     for name in ("box", "strictBox", "boxes", "named"):
@@ -126,6 +149,9 @@ def build_schema() -> GraphQLSchema:
     # Resolvers of their own inside otherwise plain subtrees.
     box.fields["computed"].resolve = resolve_computed
     box.fields["strictComputed"].resolve = resolve_computed
+    box.fields["viewed"].resolve = resolve_viewed
+    box.fields["strictViewed"].resolve = resolve_viewed
+    box.fields["view"].resolve = resolve_view
     return schema
 
 
@@ -269,6 +295,43 @@ async def test_plain_subtrees_are_completed_directly_and_bad_ones_handed_back() 
     # Given up on `children` under `box`, then again on `strictName` under the child that
     # graphql-core completes: each level tries the fast path on its own.
     assert instances[-1].given_up == 2
+
+
+async def test_source_only_resolvers_are_plain_until_they_raise() -> None:
+    """`source_only` fields are completed directly; one that raises (as a value or under a
+    view with a resolver below it) is executed again by graphql-core, which reports it."""
+    instances: list[FastExecutor] = []
+
+    class Recorded(FastExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            instances.append(self)
+
+    leaf = {"name": "n", "strict_name": "s", "computed_raw": "c", "snake_raw": "v"}
+    query = "{ box { viewed strictViewed view { name } } boxes { view { computed } } }"
+    root = {"box": leaf, "boxes": [leaf, {**leaf, "snake_raw": ValueError("no view")}]}
+    stock = await run(None, query, None, root)
+    fast = await run(Recorded, query, None, root)
+    assert wire(fast) == wire(stock)
+    assert fast.data == {
+        "box": {"viewed": "c", "strictViewed": "c", "view": {"name": "n"}},
+        "boxes": [{"view": {"computed": "c"}}, {"view": None}],
+    }
+    assert [(e.message, e.path) for e in fast.errors or ()] == [("no view", ["boxes", 1, "view"])]
+    # viewed, strictViewed and view under `box` are plain; the first `view` under `boxes` is
+    # mixed (its `computed` has a resolver); the one that raised went to graphql-core.
+    assert (instances[-1].pure_fields, instances[-1].mixed_fields) == (3, 1)
+
+    failing = {**leaf, "computed_raw": ValueError("no value")}
+    query = "{ box { name strictViewed } }"
+    stock = await run(None, query, None, {"box": failing})
+    fast = await run(Recorded, query, None, {"box": failing})
+    assert wire(fast) == wire(stock)
+    assert fast.data == {"box": None}
+    assert [(e.message, e.path) for e in fast.errors or ()] == [
+        ("no value", ["box", "strictViewed"])
+    ]
+    assert instances[-1].given_up == 1
 
 
 @dataclass(frozen=True, slots=True)
