@@ -14,7 +14,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
 from databases import Database as _Pool
@@ -28,6 +28,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.errors import ServiceUnavailable
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.pagination import PageStatement
 
 log = logging.getLogger("slotgraph.db")
 
@@ -128,6 +131,11 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
 _Shape = tuple[SQLCompiler, str, tuple[str, ...], Mapping[str, Any], Any, Any]
 
 
+# A page statement's SQL, where each `$n` parameter's value comes from (a named value of the
+# page, or a position in its filter's cache key), the bind processors, and the result maps.
+_Template = tuple[str, tuple[tuple[str, str | int], ...], Mapping[str, Any], Any, Any]
+
+
 class CompiledStatements:
     """Compiled SQL per statement shape, so a statement is compiled once, not per request.
 
@@ -145,6 +153,7 @@ class CompiledStatements:
         self._dialect = dialect
         self._size = size
         self._shapes: OrderedDict[Any, _Shape | None] = OrderedDict()
+        self._templates: OrderedDict[Any, _Template | None] = OrderedDict()
         self.compiled = 0  # shapes compiled so far (read by tests)
 
     def prepare(self, query: ClauseElement) -> tuple[str, list[Any], Any, Any] | None:
@@ -170,6 +179,82 @@ class CompiledStatements:
             processors[name](params[name]) if name in processors else params[name] for name in names
         ]
         return sql, args, result_columns, column_maps
+
+    def prepare_page(
+        self, page: PageStatement, *, build: bool
+    ) -> tuple[ClauseElement | None, tuple[str, list[Any], Any, Any] | None]:
+        """A page statement of a known shape is not even built: its compiled SQL takes the
+        page's named values and its filter's bound values (in the order of the filter's
+        cache key, which is the same for every filter of one structure). Returns the
+        statement when it was built (a new shape, or `build`: someone listens), and what
+        `prepare` returns (None: run the statement through `databases`)."""
+        statement: ClauseElement | None
+        where_key = None
+        if page.where is not None:
+            where_key = page.where._generate_cache_key()
+            if where_key is None:
+                statement = page.build()
+                return statement, self.prepare(statement)
+        key = ("page", page.shape, None if where_key is None else where_key.key)
+        templates = self._templates
+        try:
+            template = templates[key]
+        except KeyError:
+            statement = page.build()
+            template = templates[key] = self._template(statement, page, where_key)
+            if len(templates) > self._size:
+                templates.popitem(last=False)
+        else:
+            templates.move_to_end(key)
+            statement = page.build() if build else None
+        if template is None:
+            built = statement if statement is not None else page.build()
+            return built, self.prepare(built)
+        sql, recipe, processors, result_columns, column_maps = template
+        extracted = where_key.bindparams if where_key is not None else ()
+        args = []
+        for name, source in recipe:
+            value = (
+                page.values[source]
+                if isinstance(source, str)
+                else extracted[source].effective_value
+            )
+            args.append(processors[name](value) if name in processors else value)
+        return statement, (sql, args, result_columns, column_maps)
+
+    def _template(
+        self, statement: ClauseElement, page: PageStatement, where_key: Any
+    ) -> _Template | None:
+        """The compiled SQL of a page statement, and for each of its parameters, in `$n`
+        order, where its value comes from: a named value of the page, or the position of a
+        bound value in the filter's cache key. None when a parameter is neither (then the
+        shape is not reusable and `databases` runs each statement)."""
+        self.compiled += 1
+        compiled = cast(SQLCompiler, statement.compile(dialect=self._dialect))
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            return None
+        positions: dict[int, int] = {}
+        if where_key is not None:
+            for index, bind in enumerate(where_key.bindparams):
+                positions.setdefault(id(bind), index)
+        sources: dict[str, str | int] = {}
+        for bind, name in compiled.bind_names.items():
+            if bind.key in page.values:
+                sources[name] = bind.key
+            elif id(bind) in positions and not bind.callable:
+                sources[name] = positions[id(bind)]
+            else:
+                return None
+        names = sorted(sources)
+        sql = compiled.string % {name: f"${i}" for i, name in enumerate(names, start=1)}
+        result_columns = compiled._result_columns
+        return (
+            sql,
+            tuple((name, sources[name]) for name in names),
+            compiled._bind_processors,
+            result_columns,
+            create_column_maps(result_columns),
+        )
 
     def _compile(self, query: ClauseElement, cache_key: Any) -> _Shape | None:
         self.compiled += 1
@@ -275,16 +360,46 @@ class RequestSession:
             finally:
                 self._running = None
 
-    async def _fetch_all(self, connection: _Connection, query: ClauseElement) -> Sequence[Row]:
-        """What `databases`' fetch_all does, with the SQL text of a known shape reused."""
-        prepared = self._database.statements.prepare(query)
-        if prepared is None:
-            return await connection.fetch_all(query)
+    async def fetch_page(self, page: PageStatement) -> Sequence[Row]:
+        """A connection page's statement (see app.pagination.PageStatement): built only for
+        a new shape, or when statement listeners want to see it."""
+        async with self._lock:
+            if self._closed:
+                raise SessionClosed("the request has ended")
+            self._running = asyncio.current_task()
+            try:
+                if self._connection is None:
+                    self._connection = await self._acquire()
+                self.statements += 1
+                database = self._database
+                statement, prepared = database.statements.prepare_page(
+                    page, build=bool(database.listeners)
+                )
+                if statement is not None:
+                    database._notify(statement)
+                with _translate_faults():
+                    if prepared is None:
+                        assert statement is not None
+                        return await self._connection.fetch_all(statement)
+                    return await self._run(self._connection, prepared)
+            finally:
+                self._running = None
+
+    async def _run(
+        self, connection: _Connection, prepared: tuple[str, list[Any], Any, Any]
+    ) -> Sequence[Row]:
         sql, args, result_columns, column_maps = prepared
         backend = cast(PostgresConnection, connection._connection)
         rows = await backend.raw_connection.fetch(sql, *args)
         dialect = backend._dialect
         return [_Record(row, result_columns, dialect, column_maps) for row in rows]
+
+    async def _fetch_all(self, connection: _Connection, query: ClauseElement) -> Sequence[Row]:
+        """What `databases`' fetch_all does, with the SQL text of a known shape reused."""
+        prepared = self._database.statements.prepare(query)
+        if prepared is None:
+            return await connection.fetch_all(query)
+        return await self._run(connection, prepared)
 
     async def _acquire(self) -> _Connection:
         """A pool connection, or ServiceUnavailable when none is free in time: a request

@@ -31,12 +31,13 @@ def no_nul(value: Any) -> None:
         raise InvalidParameters("Text values must not contain NUL characters (\\u0000).")
 
 
-def array_of(type_: Any, values: Sequence[Any]) -> ColumnElement[Any]:
-    """One array parameter of `type_` values. Strings are cast to unbounded varchar: a cast to
-    varchar(64) would silently truncate longer values, which could then equal stored ones."""
+def array_of(type_: Any, values: Sequence[Any], name: str | None = None) -> ColumnElement[Any]:
+    """One array parameter of `type_` values (named `name`, else anonymous). Strings are cast
+    to unbounded varchar: a cast to varchar(64) would silently truncate longer values, which
+    could then equal stored ones."""
     no_nul(values)
     item = sa.String() if isinstance(type_, sa.String) else type_
-    return sa.cast(sa.bindparam(None, list(values), type_=ARRAY(item)), ARRAY(item))
+    return sa.cast(sa.bindparam(name, list(values), type_=ARRAY(item)), ARRAY(item))
 
 
 def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> Expression:

@@ -21,8 +21,8 @@ import datetime as dt
 import enum
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
@@ -303,8 +303,9 @@ def _equal_term(term: OrderTerm, value: Any) -> ColumnElement[bool]:
 def keyset_branches(terms: Sequence[OrderTerm], values: Sequence[Any]) -> list[ColumnElement[bool]]:
     """Rows strictly after the cursor row in the order of `terms`, as disjoint conjunctions.
 
-    Each branch is an equality prefix and one range, which a composite index on the order
-    columns serves as a seek; an OR of them would not be (PostgreSQL falls back to scanning
+    `values` are the cursor's values, or bound parameters carrying them (None stays None: it
+    decides the shape of the predicate). Each branch is an equality prefix and one range,
+    which a composite index on the order columns serves as a seek; an OR of them would not be (PostgreSQL falls back to scanning
     the index from its start and filtering). A uniform, non-null order is one row-value
     comparison.
     """
@@ -312,7 +313,10 @@ def keyset_branches(terms: Sequence[OrderTerm], values: Sequence[Any]) -> list[C
     if uniform and all(not t.key.nullable for t in terms):
         left = sa.tuple_(*(t.key.column for t in terms))
         right = sa.tuple_(
-            *(sa.literal(v, type_=t.key.column.type) for t, v in zip(terms, values, strict=True))
+            *(
+                v if isinstance(v, sa.BindParameter) else sa.literal(v, type_=t.key.column.type)
+                for t, v in zip(terms, values, strict=True)
+            )
         )
         return [left < right if terms[0].descending else left > right]
     branches: list[ColumnElement[bool]] = []
@@ -361,8 +365,32 @@ _TOTAL = "_total"
 _OPPOSITE = "_opposite"
 _ORD = "_ord"
 _PARENT = "_parent"
+# The named parameters of a page statement; every other parameter is the filter's.
+_CURSOR = "_sg_cursor_{}"
+_PARENTS = "_sg_parents"
+_LIMIT = "_sg_limit"
+_OFFSET = "_sg_offset"
 
 Shaper = Callable[[Sequence[Any]], list[Slice[T]]]
+
+
+@dataclass(frozen=True)
+class PageStatement:
+    """One page statement, built lazily: its shape, and this request's values.
+
+    `shape` identifies the statement's structure apart from its values: the connection's
+    source and columns, the order, the mode, which cursor values are null, what is counted
+    or probed, whether it is nested. Its values are the named parameters in `values` (the
+    cursor's values, the parent keys, LIMIT and OFFSET) and the bound values of `where`,
+    whose own SQLAlchemy cache key completes the shape. So a statement of a known shape
+    needs no building: its compiled SQL takes `values` and `where`'s values (see
+    app.db.CompiledStatements.prepare_page). `build()` makes the statement itself, with
+    these values, whenever it is needed (a new shape, statement listeners)."""
+
+    shape: Hashable
+    where: ColumnElement[bool] | None
+    values: dict[str, Any]
+    build: Callable[[], Select[Any]] = field(compare=False)
 
 
 def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
@@ -371,7 +399,7 @@ def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
 
 def build_select(
     query: ConnectionQuery, to_record: Callable[[Any], T]
-) -> tuple[Select[Any], Shaper[T]]:
+) -> tuple[PageStatement, Shaper[T]]:
     """One statement for the pages of every parent (and counts, when selected), and the
     shaper that turns its rows into one slice per parent key, in the keys' order (a root
     connection is one slice).
@@ -382,11 +410,7 @@ def build_select(
     number of parents.
     """
     ordering, page, parents = query.ordering, query.page, query.parents
-    terms = ordering.terms
     cursor_values = decode_cursor(page.cursor, ordering) if page.cursor is not None else None
-
-    scan_terms = [t.flipped() for t in terms] if page.mode is Mode.BACKWARD else list(terms)
-    branches = keyset_branches(scan_terms, cursor_values) if cursor_values is not None else None
 
     # The opposite direction's flag needs a probe: rows at or before the cursor, or, for an
     # offset page, any matching row at all (it then lies before the page).
@@ -396,11 +420,62 @@ def build_select(
         probe_opposite = query.want_opposite and cursor_values is not None
     nested = parents is not None or query.want_count or probe_opposite
 
+    values: dict[str, Any] = {_LIMIT: page.size + 1}
+    if page.offset > 0:
+        values[_OFFSET] = page.offset
+    if cursor_values is not None:
+        for i, value in enumerate(cursor_values):
+            if value is not None:
+                values[_CURSOR.format(i)] = value
+    if parents is not None:
+        values[_PARENTS] = list(parents.keys)
+    shape = (
+        id(query.source),
+        tuple(map(id, query.columns)),
+        ordering.signature,
+        page.mode,
+        page.offset > 0,
+        None if cursor_values is None else tuple(v is None for v in cursor_values),
+        query.want_count,
+        probe_opposite,
+        None if parents is None else id(parents.column),
+    )
+
+    def build() -> Select[Any]:
+        return _statement(query, cursor_values, probe_opposite, nested)
+
+    statement = PageStatement(shape, query.where, values, build)
+    groups = len(parents.keys) if parents is not None else 1
+    return statement, _shaper(query, to_record, probe_opposite, nested, groups)
+
+
+def _statement(
+    query: ConnectionQuery,
+    cursor_values: tuple[Any, ...] | None,
+    probe_opposite: bool,
+    nested: bool,
+) -> Select[Any]:
+    """The SQL of `build_select`, every value but the filter's a named parameter."""
+    ordering, page, parents = query.ordering, query.page, query.parents
+    terms = ordering.terms
+    bound: tuple[Any, ...] | None = None
+    if cursor_values is not None:
+        bound = tuple(
+            None
+            if value is None
+            else sa.bindparam(_CURSOR.format(i), value, type_=term.key.column.type)
+            for i, (term, value) in enumerate(zip(terms, cursor_values, strict=True))
+        )
+    limit = sa.bindparam(_LIMIT, page.size + 1, type_=sa.Integer())
+
+    scan_terms = [t.flipped() for t in terms] if page.mode is Mode.BACKWARD else list(terms)
+    branches = keyset_branches(scan_terms, bound) if bound is not None else None
+
     driver: FromClause | None = None
     scope: ColumnElement[bool] | None = None
     if parents is not None:
         driver = (
-            sa.func.unnest(array_of(parents.column.type, parents.keys))
+            sa.func.unnest(array_of(parents.column.type, parents.keys, name=_PARENTS))
             .table_valued("key", with_ordinality="ord")
             .render_derived()
             .alias("parent")
@@ -423,7 +498,7 @@ def build_select(
                 .select_from(query.source)
                 .where(*matching, branch)
                 .order_by(*order_by)
-                .limit(page.size + 1)
+                .limit(limit)
             )
             parts.append(part.correlate(driver) if driver is not None else part)
         merged = sa.union_all(*parts).subquery("keyset")
@@ -434,7 +509,7 @@ def build_select(
         if nested:
             # Numbers the rows so the outer query can keep each page's order.
             ordinal = [sa.func.row_number().over(order_by=merged_order).label(_ORD)]
-        inner = sa.select(merged, *ordinal).order_by(*merged_order).limit(page.size + 1)
+        inner = sa.select(merged, *ordinal).order_by(*merged_order).limit(limit)
     else:
         seek = branches[0] if branches else (sa.false() if branches is not None else None)
         if nested:
@@ -444,10 +519,10 @@ def build_select(
             .select_from(query.source)
             .where(*_where(*matching, seek))
             .order_by(*order_by)
-            .limit(page.size + 1)
+            .limit(limit)
         )
     if page.offset > 0:
-        inner = inner.offset(page.offset)
+        inner = inner.offset(sa.bindparam(_OFFSET, page.offset, type_=sa.Integer()))
 
     statement: Select[Any] = inner
     if driver is not None:
@@ -459,19 +534,17 @@ def build_select(
             meta_columns.append(counted.correlate(driver).scalar_subquery().label(_TOTAL))
         if probe_opposite:
             behind: list[ColumnElement[bool] | None] = [None]  # offset page: any row at all
-            if cursor_values is not None:
+            if bound is not None:
                 # At or before the cursor in scan order: the cursor row itself, or after it in
                 # the reversed order; each branch one index range, so the probe seeks.
-                at = sa.and_(
-                    *(_equal_term(t, v) for t, v in zip(scan_terms, cursor_values, strict=True))
-                )
+                at = sa.and_(*(_equal_term(t, v) for t, v in zip(scan_terms, bound, strict=True)))
                 flipped = [t.flipped() for t in scan_terms]
-                behind = [at, *keyset_branches(flipped, cursor_values)]
+                behind = [at, *keyset_branches(flipped, bound)]
             probes: list[Select[Any]] = [
                 sa.select(sa.literal_column("1"))
                 .select_from(query.source)
                 .where(*_where(*matching, condition))
-                .limit(1)
+                .limit(sa.literal_column("1"))
                 .correlate(driver)
                 for condition in behind
             ]
@@ -491,7 +564,18 @@ def build_select(
             .select_from(joined.outerjoin(rows, sa.true()))
             .order_by(driver.c.ord, rows.c[_ORD])
         )
-    groups = len(parents.keys) if parents is not None else 1
+    return statement
+
+
+def _shaper(
+    query: ConnectionQuery,
+    to_record: Callable[[Any], T],
+    probe_opposite: bool,
+    nested: bool,
+    groups: int,
+) -> Shaper[T]:
+    ordering, page = query.ordering, query.page
+    terms = ordering.terms
 
     def shape_one(rows_list: list[Any]) -> Slice[T]:
         total: int | None = None
@@ -524,7 +608,7 @@ def build_select(
         return Slice(items, has_more, opposite, total)
 
     def shape(fetched: Sequence[Any]) -> list[Slice[T]]:
-        if driver is None:
+        if not nested:
             return [shape_one(list(fetched))]
         grouped: list[list[Any]] = [[] for _ in range(groups)]
         if fetched:
@@ -533,4 +617,4 @@ def build_select(
                 grouped[parent(row) - 1].append(row)
         return [shape_one(group) for group in grouped]
 
-    return statement, shape
+    return shape

@@ -53,6 +53,7 @@ from app.documents import DocumentCache
 from app.errors import format_error
 from app.execution import FastExecutor
 from app.migrate import upgrade
+from app.pagination import PageStatement
 from app.schema import build_schema
 from app.settings import PROJECT_ROOT, Settings
 
@@ -85,6 +86,22 @@ class CachedSession(RequestSession):
         cached = self.rows.get(key)
         if cached is None:
             cached = self.rows[key] = await super().fetch_all(query)
+        return cached
+
+    async def fetch_page(self, page: PageStatement) -> Sequence[Row]:
+        where = page.where._generate_cache_key() if page.where is not None else None
+        key = (
+            repr((page.shape, where.key if where is not None else None)),
+            repr(
+                (
+                    sorted(page.values.items()),
+                    [b.effective_value for b in where.bindparams] if where is not None else [],
+                )
+            ),
+        )
+        cached = self.rows.get(key)
+        if cached is None:
+            cached = self.rows[key] = await super().fetch_page(page)
         return cached
 
 

@@ -159,7 +159,7 @@ class ConnectionSpec(Generic[T]):
             want_cursors,
         )
         statement, shape = build_select(query, self.to_record)
-        return shape(await session.fetch_all(statement))
+        return shape(await session.fetch_page(statement))
 
 
 async def fetch_by_keys(

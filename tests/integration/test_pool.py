@@ -25,6 +25,7 @@ async def test_a_released_connection_is_not_reset_but_left_clean(
         pid = row["pid"]
         await session.close()
         last = await admin.fetchrow("SELECT state, query FROM pg_stat_activity WHERE pid = $1", pid)
+        assert last is not None
         assert dict(last) == {"state": "idle", "query": "SELECT pg_backend_pid() AS pid"}
 
         # A transaction left open by a statement is rolled back on release, and the next
@@ -35,6 +36,7 @@ async def test_a_released_connection_is_not_reset_but_left_clean(
         released = await admin.fetchrow(
             "SELECT state, xact_start FROM pg_stat_activity WHERE pid = $1", pid
         )
+        assert released is not None
         assert dict(released) == {"state": "idle", "xact_start": None}
         session = database.session()
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from sqlalchemy.sql import ClauseElement
 from starlette.applications import Starlette
 
 from app.db import CompiledStatements, Database, Row
+from app.pagination import ConnectionQuery, PageArgs, build_select, validate_page
+from app.repositories import resource_slot_types as resource_slot_types_repository
 from app.settings import Settings
 from app.tables import agents, kernels, resource_slot_types
 from tests.conftest import StatementLog
@@ -154,3 +157,73 @@ async def test_every_statement_of_real_requests_matches_databases_own_compilatio
         cached, plain = await _both(database, statement)
         assert cached == plain
         assert database.statements.prepare(statement) is not None
+
+
+async def test_pages_of_one_shape_are_built_once_and_take_each_requests_values(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """Walking kernels page by page (new cursor values each time) and filtering by other
+    statuses (new filter values) reuses one compiled statement per shape, and every page
+    is the one the cursor and filter ask for."""
+    statements: CompiledStatements = app.state.database.statements
+    page = (
+        "query Page($after: String, $status: [KernelV2Status!]) { adminKernelsV2(first: 7, "
+        "after: $after, filter: {status: {in: $status}}, orderBy: [{field: CREATED_AT, "
+        "direction: DESC}]) { count pageInfo { hasPreviousPage hasNextPage endCursor } "
+        "edges { node { id lifecycle { status } } } } }"
+    )
+    whole = (
+        "query All($status: [KernelV2Status!]) { adminKernelsV2(first: 100, filter: {status: "
+        "{in: $status}}, orderBy: [{field: CREATED_AT, direction: DESC}]) { count edges { "
+        "node { id } } } }"
+    )
+
+    async def post(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body = (await client.post("/graphql", json={"query": query, "variables": variables})).json()
+        assert "errors" not in body, body
+        result: dict[str, Any] = body["data"]["adminKernelsV2"]
+        return result
+
+    compiled_before: int | None = None
+    for status in (["RUNNING"], ["TERMINATED"], ["RUNNING", "TERMINATED"]):
+        expected = await post(whole, {"status": status})
+        assert expected["count"] > 21
+        walked: list[str] = []
+        after = None
+        for number in range(3):
+            got = await post(page, {"after": after, "status": status})
+            assert got["count"] == expected["count"]
+            assert got["pageInfo"]["hasPreviousPage"] is (number > 0)
+            assert {edge["node"]["lifecycle"]["status"] for edge in got["edges"]} <= set(status)
+            walked.extend(edge["node"]["id"] for edge in got["edges"])
+            after = got["pageInfo"]["endCursor"]
+        assert walked == [edge["node"]["id"] for edge in expected["edges"]][:21]
+        if compiled_before is None:
+            # First status: the whole list, the first page, and the cursor pages.
+            compiled_before = statements.compiled
+    assert statements.compiled == compiled_before
+
+
+async def test_a_page_whose_parameters_cannot_be_traced_is_run_as_built(
+    database: Database,
+) -> None:
+    """A filter value SQLAlchemy computes at run time (a callable parameter) is not one the
+    template can take from the filter's cache key: the shape is not reused, and every
+    statement of it runs as built, with its own values."""
+    spec = resource_slot_types_repository.CONNECTION
+    ordering = spec.resolve_order([])
+    request = validate_page(PageArgs(first=20), default_size=20, max_size=100)
+    names = []
+    for name in ("cpu", "mem"):
+        value = sa.bindparam(None, callable_=partial(str, name), type_=sa.String())
+        where = resource_slot_types.c.slot_name == value
+        query = ConnectionQuery(spec.source, spec.columns, where, ordering, request)
+        page, shape = build_select(query, spec.to_record)
+        session = database.session()
+        try:
+            [result] = shape(await session.fetch_page(page))
+        finally:
+            await session.close()
+        names.append([record.slot_name for record, _ in result.items])
+    assert names == [["cpu"], ["mem"]]
+    assert all(template is None for template in database.statements._templates.values())

@@ -26,7 +26,9 @@ async def broken(*_: object, **__: object) -> None:
 async def test_internal_errors_are_masked_with_a_request_id(
     gql: GraphQLClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Connection pages go through fetch_page, everything else through fetch_all.
     monkeypatch.setattr(RequestSession, "fetch_all", broken)
+    monkeypatch.setattr(RequestSession, "fetch_page", broken)
     response = await gql.http.post(
         "/graphql",
         json={"query": "{ resourceSlotTypes { count } }"},
@@ -63,7 +65,7 @@ async def test_a_real_sql_error_is_masked(
         # What a bug in a repository would send: PostgreSQL names the table and the column.
         return await original(self, sa.text("SELECT secret_column FROM no_such_table"))
 
-    monkeypatch.setattr(RequestSession, "fetch_all", wrong_sql)
+    monkeypatch.setattr(RequestSession, "fetch_page", wrong_sql)
     response = await gql.http.post("/graphql", json={"query": "{ resourceSlotTypes { count } }"})
     [error] = response.json()["errors"]
     assert error["message"] == "Internal server error"
@@ -108,6 +110,7 @@ async def test_debug_unmasks_internal_errors(
         # Authenticated once (the key is cached), then every statement breaks.
         assert (await http.post("/graphql", json={"query": "{ __typename }"})).status_code == 200
         monkeypatch.setattr(RequestSession, "fetch_all", broken)
+        monkeypatch.setattr(RequestSession, "fetch_page", broken)
         response = await http.post("/graphql", json={"query": "{ resourceSlotTypes { count } }"})
         [error] = response.json()["errors"]
         assert error["message"] == SECRET
