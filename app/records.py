@@ -41,6 +41,9 @@ class Agent:
     architecture: str
     version: str
     compute_plugins: dict[str, Any]
+    # Selected with an agents page when the query asks for containerCount; otherwise None
+    # and counted by a loader.
+    container_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,18 @@ COLUMNS = (
 )
 
 
+# How many of the agent's kernels are not finished, for the agent of the row it is selected
+# with (the partial index on kernels(agent) WHERE unfinished answers it).
+CONTAINER_COUNT = (
+    sa.select(sa.func.count())
+    .select_from(kernels)
+    .where(kernels.c.agent == t.c.id, sa.text(KERNEL_UNFINISHED))
+    .correlate(t)
+    .scalar_subquery()
+    .label("container_count")
+)
+
+
 def to_record(row: Row) -> Agent:
     return from_row(Agent, row, compute_plugins=row["compute_plugins"] or {})
 
@@ -58,6 +70,7 @@ CONNECTION = ConnectionSpec(
     },
     to_record=to_record,
     scope=Caller.agent_scope,
+    optional_columns={"containerCount": CONTAINER_COUNT},
 )
 
 

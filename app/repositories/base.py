@@ -44,18 +44,36 @@ def everyone(_: Caller) -> None:
 # (name, position, result processor) per record field, for one result's column map.
 _Reads = tuple[tuple[str, int, Any], ...]
 _field_names: dict[type, tuple[str, ...]] = {}
-# Keyed by the identity of a result's column map (one per statement run, shared by its
-# rows); the map is kept so its id stays its own. Bounded: cleared when it grows.
+# Record fields with a default: columns a statement selects only when the query asks for
+# them (e.g. an agent's container count); absent from a row, the default stands.
+_optional_fields: dict[type, frozenset[str]] = {}
+# Keyed by the identity of a result's column map (shared by the rows of a result, and by
+# the results of one compiled statement shape); the map is kept so its id stays its own.
+# Bounded: cleared when it grows.
 _reads: dict[tuple[type, int], tuple[Any, Any, _Reads | None]] = {}
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, ...], frozenset[str]]:
+    names = _field_names.get(cls)
+    if names is None:
+        fields = dataclasses.fields(cls)
+        names = _field_names[cls] = tuple(f.name for f in fields)
+        _optional_fields[cls] = frozenset(
+            f.name for f in fields if f.default is not dataclasses.MISSING
+        )
+    return names, _optional_fields[cls]
 
 
 def _plan_reads(cls: type, names: tuple[str, ...], row: Any) -> _Reads | None:
     """What `databases`' `Record.__getitem__` looks up on every access, once per result."""
     column_map = row._column_map
+    optional = _optional_fields[cls]
     reads = []
     for name in names:
         entry = column_map.get(name)
         if entry is None:
+            if name in optional:
+                continue
             return None  # `row[name]` raises: leave that to it
         index, datatype = entry
         reads.append((name, index, datatype._cached_result_processor(row._dialect, None)))
@@ -69,9 +87,7 @@ def from_row(cls: type[R], row: Row, **overrides: Any) -> R:
     (~5 µs per record field); a page of 250 slots reads ~1,900 of them. For its own Record
     type on PostgreSQL the lookup is done once per result and the values are taken exactly
     as `Record.__getitem__` takes them; anything else reads `row[name]`."""
-    names = _field_names.get(cls)
-    if names is None:
-        names = _field_names[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    names, optional = _fields_of(cls)
     reads: _Reads | None = None
     if type(row) is Record and row._column_map and row._dialect.name == "postgresql":
         column_map = row._column_map
@@ -85,7 +101,17 @@ def from_row(cls: type[R], row: Row, **overrides: Any) -> R:
             reads = _plan_reads(cls, names, row)
             _reads[key] = (column_map, row._dialect, reads)
     if reads is None:
-        values = {name: row[name] for name in names if name not in overrides}
+        values = {}
+        for name in names:
+            if name in overrides:
+                continue
+            if name in optional:
+                try:
+                    values[name] = row[name]
+                except KeyError:
+                    continue  # not selected: the default stands
+            else:
+                values[name] = row[name]
         return cls(**values, **overrides)
     raw = row._row
     values = {}
@@ -116,6 +142,17 @@ class ConnectionSpec(Generic[T]):
     parent_column: ColumnElement[Any] | None = None
     # Which rows a caller may see: a predicate added to every statement (None: all rows).
     scope: Callable[[Caller], ColumnElement[bool] | None] = everyone
+    # Columns selected only when the query asks for the node field they answer, by that
+    # field's GraphQL name (e.g. an agent's containerCount, counted in the page's own
+    # statement instead of one more). Each column is labelled as its record field, which
+    # has a default for when it is not selected.
+    optional_columns: Mapping[str, ColumnElement[Any]] = dataclasses.field(default_factory=dict)
+
+    def extra_columns(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...]:
+        """The optional columns the selected node fields need, in a fixed order."""
+        return tuple(
+            column for name, column in self.optional_columns.items() if name in node_fields
+        )
 
     def resolve_order(self, requested: Sequence[tuple[str, bool]]) -> Ordering:
         return resolve_order(
@@ -137,6 +174,7 @@ class ConnectionSpec(Generic[T]):
         want_opposite: bool,
         parents: Sequence[Any] | None = None,
         want_cursors: bool = True,
+        extra_columns: Sequence[ColumnElement[Any]] = (),
     ) -> list[Slice[T]]:
         """One page per parent key (or one page for a root connection), one statement; rows
         the caller may not see are excluded from the page and from `count`."""
@@ -149,7 +187,7 @@ class ConnectionSpec(Generic[T]):
             scope = Parents(self.parent_column, parents)
         query = ConnectionQuery(
             self.source,
-            self.columns,
+            (*self.columns, *extra_columns) if extra_columns else self.columns,
             where,
             ordering,
             page,

@@ -3,6 +3,7 @@ itself; amounts are shown as exact decimal strings."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -47,8 +48,11 @@ async def resolve_resource_info(obj: Agent, info: Info) -> dict[str, dict[str, s
 
 
 @agent.field("containerCount")
-async def resolve_container_count(obj: Agent, info: Info) -> int:
-    return await context_of(info).loaders.container_count.load(obj.id)
+def resolve_container_count(obj: Agent, info: Info) -> int | Awaitable[int]:
+    # Counted by the agents page's own statement when it listed this agent; else batched.
+    if obj.container_count is not None:
+        return obj.container_count
+    return context_of(info).loaders.container_count.load(obj.id)
 
 
 @agent.field("kernels")

@@ -62,6 +62,7 @@ class Wants:
     has_next: bool
     has_previous: bool
     cursors: bool  # edges.cursor, pageInfo.startCursor or pageInfo.endCursor
+    node_fields: frozenset[str] = frozenset()  # the field names selected on edges.node
 
     def opposite(self, page: PageRequest) -> bool:
         if page.mode is Mode.FORWARD:
@@ -73,6 +74,7 @@ class Wants:
 
 def wants(info: Info) -> Wants:
     count = has_next = has_previous = cursors = False
+    node_fields: set[str] = set()
     for node in info.field_nodes:
         for field in _fields(node.selection_set, info):
             name = field.name.value
@@ -86,7 +88,9 @@ def wants(info: Info) -> Wants:
             elif name == "edges":
                 for sub in _fields(field.selection_set, info):
                     cursors = cursors or sub.name.value == "cursor"
-    return Wants(count, has_next, has_previous, cursors)
+                    if sub.name.value == "node":
+                        node_fields.update(f.name.value for f in _fields(sub.selection_set, info))
+    return Wants(count, has_next, has_previous, cursors, frozenset(node_fields))
 
 
 def to_connection(page: Slice[Any]) -> dict[str, Any]:
@@ -133,6 +137,7 @@ async def resolve_connection(
     selected = wants(info)
     want_count, want_opposite = selected.count, selected.opposite(page)
     want_cursors = selected.cursors
+    extra_columns = spec.extra_columns(selected.node_fields)
 
     async def fetch(parents: Sequence[Any] | None) -> list[Slice[Any]]:
         return await spec.fetch(
@@ -145,6 +150,7 @@ async def resolve_connection(
             want_opposite=want_opposite,
             parents=parents,
             want_cursors=want_cursors,
+            extra_columns=extra_columns,
         )
 
     if parent is None:
@@ -156,6 +162,7 @@ async def resolve_connection(
         want_count,
         want_opposite,
         want_cursors,
+        extra_columns,
     )
     loader = context.loaders.connection(key, fetch)
     context.nested_connections[group] = (nodes, spec, dict(args), loader)

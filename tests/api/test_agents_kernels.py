@@ -62,8 +62,33 @@ async def test_agents_whole_answer(gql: GraphQLClient) -> None:
             }
         }
     }
-    # The page, the slot maps and the container counts: one statement each.
-    assert gql.sql.count == 3
+    # The page (with its container counts) and the slot maps: one statement each.
+    assert gql.sql.count == 2
+
+
+async def test_container_counts_are_the_same_from_a_page_and_from_a_lookup(
+    gql: GraphQLClient,
+) -> None:
+    """An agents page counts containers in its own statement; an agent reached by ID counts
+    them through a batched loader. Both give the same numbers."""
+    page = await gql.post(
+        "{ agentsV2(first: 30, orderBy: [{field: ID}]) { edges { node { id containerCount } } } }"
+    )
+    assert gql.sql.count == 1
+    counted = {
+        e["node"]["id"]: e["node"]["containerCount"] for e in page["data"]["agentsV2"]["edges"]
+    }
+    assert len(counted) == 30
+    assert any(n > 0 for n in counted.values())
+    assert any(n == 0 for n in counted.values())
+    gql.sql.reset()
+    looked_up = await gql.post(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on AgentV2 { id containerCount } } }",
+        {"ids": list(counted)},
+    )
+    # The agents, then their counts: one statement each.
+    assert gql.sql.count == 2
+    assert {n["id"]: n["containerCount"] for n in looked_up["data"]["nodes"]} == counted
 
 
 async def test_agent_slots_with_free_and_slot_type(gql: GraphQLClient) -> None:
@@ -321,12 +346,12 @@ query($n: Int!) {
 
 @pytest.mark.parametrize("parents", [1, 100])
 async def test_nested_statement_budget_is_fixed(gql: GraphQLClient, parents: int) -> None:
-    """Budget: agents page, slot pages, slot maps, container counts, kernel pages, the
-    kernels' agents, allocation pages, slot types: 8, for 1 parent or 100."""
+    """Budget: agents page (with their container counts), slot pages, slot maps, kernel
+    pages, the kernels' agents, allocation pages, slot types: 7, for 1 parent or 100."""
     body = await gql.post(NESTED, {"n": parents})
     assert "errors" not in body
     assert len(body["data"]["agentsV2"]["edges"]) == parents
-    assert gql.sql.count == 8
+    assert gql.sql.count == 7
 
 
 async def test_simple_nested_page_under_fifty_agents_is_two_statements(gql: GraphQLClient) -> None:
