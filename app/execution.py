@@ -151,12 +151,31 @@ def _alias_attribute(field: GraphQLField) -> str | None:
     return name if isinstance(name, str) and "." not in name else None
 
 
+_record_types: dict[type, bool] = {}
+
+
+def _record_type(kind: type) -> bool:
+    """Whether a source of this type is read by attribute for sure: an inert dataclass (the
+    records) that is not a Mapping. Classified once per type, which spares the ABC check
+    (`isinstance(source, Mapping)`) on every field read."""
+    known = _record_types.get(kind)
+    if known is None:
+        known = _record_types[kind] = (
+            kind is not dict and _inert_source(kind) and not issubclass(kind, Mapping)
+        )
+    return known
+
+
 def _read(attribute: str, complete: Complete) -> Complete:
     """graphql-core's `default_field_resolver` for one attribute, then the completion."""
 
     def read(source: Any) -> Any:
-        # `type(...) is dict` first: the common case, cheaper than the ABC check.
-        if type(source) is dict or isinstance(source, Mapping):
+        kind = type(source)
+        if kind is dict:
+            value = source.get(attribute)
+        elif _record_types.get(kind) or _record_type(kind):
+            value = getattr(source, attribute, None)
+        elif isinstance(source, Mapping):
             value = source.get(attribute)
         else:
             value = getattr(source, attribute, None)
