@@ -345,7 +345,10 @@ class RequestSession:
         self._running: asyncio.Task[Any] | None = None
         self.statements = 0
 
-    async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[_Connection]:
+        """One statement's turn on the request's connection: taken in order, refused once
+        the request has ended, counted, cancellable, and with its faults translated."""
         async with self._lock:
             if self._closed:
                 raise SessionClosed("the request has ended")
@@ -354,36 +357,30 @@ class RequestSession:
                 if self._connection is None:
                     self._connection = await self._acquire()
                 self.statements += 1
-                self._database._notify(query)
                 with _translate_faults():
-                    return await self._fetch_all(self._connection, query)
+                    yield self._connection
             finally:
                 self._running = None
+
+    async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
+        async with self._statement() as connection:
+            self._database._notify(query)
+            return await self._fetch_all(connection, query)
 
     async def fetch_page(self, page: PageStatement) -> Sequence[Row]:
         """A connection page's statement (see app.pagination.PageStatement): built only for
         a new shape, or when statement listeners want to see it."""
-        async with self._lock:
-            if self._closed:
-                raise SessionClosed("the request has ended")
-            self._running = asyncio.current_task()
-            try:
-                if self._connection is None:
-                    self._connection = await self._acquire()
-                self.statements += 1
-                database = self._database
-                statement, prepared = database.statements.prepare_page(
-                    page, build=bool(database.listeners)
-                )
-                if statement is not None:
-                    database._notify(statement)
-                with _translate_faults():
-                    if prepared is None:
-                        assert statement is not None
-                        return await self._connection.fetch_all(statement)
-                    return await self._run(self._connection, prepared)
-            finally:
-                self._running = None
+        async with self._statement() as connection:
+            database = self._database
+            statement, prepared = database.statements.prepare_page(
+                page, build=bool(database.listeners)
+            )
+            if statement is not None:
+                database._notify(statement)
+            if prepared is None:
+                assert statement is not None
+                return await connection.fetch_all(statement)
+            return await self._run(connection, prepared)
 
     async def _run(
         self, connection: _Connection, prepared: tuple[str, list[Any], Any, Any]
