@@ -704,6 +704,33 @@ class FastExecutor(Executor[None]):
 
         return get_results()
 
+    async def complete_awaitable_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: _Info,
+        path: Path,
+        result: Any,
+        position_context: None,
+    ) -> Any:
+        """graphql-core's `complete_awaitable_value`. Without an abort signal its
+        `with_abort_signal` only awaits the value, in one more coroutine per awaited field;
+        here the value is awaited directly. With one, graphql-core's own runs."""
+        if self.abort_signal is not None:
+            return await super().complete_awaitable_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        try:
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, await result, position_context
+            )
+            if self.is_awaitable(completed):
+                completed = await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            completed = None
+        return completed
+
     def _argument_values(self, field: GraphQLField, details: FieldDetails) -> dict[str, Any]:
         node = details.node
         if details.fragment_variable_values is not None:

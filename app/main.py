@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,23 @@ log = logging.getLogger("slotgraph")
 
 class NotMigrated(RuntimeError):
     pass
+
+
+# Python's cyclic garbage collector, as a server wants it (each worker, once started): a
+# young generation 14x the default before a collection, and the old ones rarely.
+GC_THRESHOLDS = (10_000, 50, 100)
+
+
+def tune_gc() -> None:
+    """Moves everything alive after start-up (the schema, its resolvers, the documents,
+    the pool) out of the collector's sight with `gc.freeze()`, so collections scan only what
+    requests create, and collects less often. A request allocates thousands of short-lived
+    objects; with the defaults, full collections walked the whole heap several times a
+    second and were most of the mean and p99 latency of the larger queries (measured with
+    bench/ and in-process: a 100-kernel query's p99 fell from 65 ms to 10 ms)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def migration_state(database: Database) -> str | None:
@@ -65,6 +83,8 @@ def create_app(settings: Settings) -> Starlette:
         await database.connect()
         try:
             await check_migrated(database)
+            if settings.gc_tuning:
+                tune_gc()
             yield
         finally:
             await database.disconnect()

@@ -81,6 +81,7 @@ class Settings:
     # Complete plain subtrees without graphql-core's per-field machinery (app.execution);
     # off runs stock graphql-core, e.g. to rule the fast path out when chasing a bug.
     fast_execution: bool = True
+    gc_tuning: bool = True
     # Query limits (app/limits.py), checked before anything executes. README "Limits and
     # safety" says why each default is what it is.
     max_depth: int = 12
@@ -129,6 +130,7 @@ class Settings:
             introspection=_bool(env, "SLOTGRAPH_INTROSPECTION", not production),
             playground=_bool(env, "SLOTGRAPH_PLAYGROUND", not production),
             fast_execution=_bool(env, "SLOTGRAPH_FAST_EXECUTION", True),
+            gc_tuning=_bool(env, "SLOTGRAPH_GC_TUNING", True),
             max_depth=_int(env, "SLOTGRAPH_MAX_DEPTH", 12),
             max_aliases=_int(env, "SLOTGRAPH_MAX_ALIASES", 30, minimum=0),
             max_tokens=_int(env, "SLOTGRAPH_MAX_TOKENS", 5000),

@@ -77,7 +77,15 @@ def cluster(database_url: str) -> None:
 def settings(database_url: str) -> Settings:
     # Verified keys stay cached for the whole run, so statement counts are those of the query
     # alone; tests of the cache itself build their own app.
-    return replace(Settings(), database_url=database_url, debug=False, auth_cache_seconds=3600)
+    # Apps come and go by the dozen in one test process: the collector keeps its defaults
+    # (tests/integration/test_runtime.py checks the tuning itself).
+    return replace(
+        Settings(),
+        database_url=database_url,
+        debug=False,
+        auth_cache_seconds=3600,
+        gc_tuning=False,
+    )
 
 
 # The identities API tests act as (tests/api/test_access.py adds admins and users).

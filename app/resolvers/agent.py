@@ -14,7 +14,7 @@ from app.execution import source_only
 from app.ids import encode_global_id
 from app.records import Agent
 from app.repositories import agent_resources, kernels
-from app.resolvers.connection import resolve_connection
+from app.resolvers.connection import resolve_nested_connection
 from app.resolvers.scalars import serialize_decimal
 
 agent = ObjectType("AgentV2")
@@ -56,13 +56,13 @@ def resolve_container_count(obj: Agent, info: Info) -> int | Awaitable[int]:
 
 
 @agent.field("kernels")
-async def resolve_kernels(obj: Agent, info: Info, **args: Any) -> dict[str, Any]:
-    return await resolve_connection(info, kernels.CONNECTION, args, parent=obj.id)
+def resolve_kernels(obj: Agent, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
+    return resolve_nested_connection(info, kernels.CONNECTION, args, obj.id)
 
 
 @agent.field("resourceSlots")
-async def resolve_resource_slots(obj: Agent, info: Info, **args: Any) -> dict[str, Any]:
-    return await resolve_connection(info, agent_resources.CONNECTION, args, parent=obj.id)
+def resolve_resource_slots(obj: Agent, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
+    return resolve_nested_connection(info, agent_resources.CONNECTION, args, obj.id)
 
 
 @agent_system_info.field("computePlugins")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,27 +107,13 @@ def to_connection(page: Slice[Any]) -> dict[str, Any]:
     }
 
 
-async def resolve_connection(
-    info: Info,
-    spec: ConnectionSpec[Any],
-    args: Mapping[str, Any],
-    *,
-    parent: Any = None,
-) -> dict[str, Any]:
-    """Every connection field, root or nested: arguments are checked before any SQL runs;
-    a nested one is loaded for all parents at once through a loader keyed by its arguments
-    and by what the query selects."""
+def _fetcher(
+    info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]
+) -> tuple[Callable[[Sequence[Any] | None], Coroutine[Any, Any, list[dict[str, Any]]]], Hashable]:
+    """Checks a connection field's arguments (before any SQL runs) and looks ahead at what
+    the query selects; returns what fetches its pages as connection dicts (one per parent
+    key, or one for a root connection), and the key of a nested loader."""
     context = context_of(info)
-    if parent is not None:
-        # The same field under each of 50 parents has the same arguments and selection:
-        # they are checked, and its loader found, once per request. Keyed by the identity
-        # of the field's nodes (a fragment's node can be grouped with different siblings
-        # elsewhere, so the whole group); the entry keeps the nodes, so the ids stay theirs.
-        nodes = tuple(info.field_nodes)
-        group = tuple(map(id, nodes))
-        known = context.nested_connections.get(group)
-        if known is not None and known[1] is spec and known[2] == args:
-            return to_connection(await known[3].load(parent))
     page = page_request(args, context.settings)
     ordering = spec.resolve_order(order_terms(args.get("order_by")))
     if page.cursor is not None:
@@ -139,8 +125,8 @@ async def resolve_connection(
     want_cursors = selected.cursors
     extra_columns = spec.extra_columns(selected.node_fields)
 
-    async def fetch(parents: Sequence[Any] | None) -> list[Slice[Any]]:
-        return await spec.fetch(
+    async def fetch(parents: Sequence[Any] | None) -> list[dict[str, Any]]:
+        slices = await spec.fetch(
             context.session,
             context.caller,
             where,
@@ -152,10 +138,8 @@ async def resolve_connection(
             want_cursors=want_cursors,
             extra_columns=extra_columns,
         )
+        return [to_connection(result) for result in slices]
 
-    if parent is None:
-        [result] = await fetch(None)
-        return to_connection(result)
     key = (
         spec.name,
         orjson.dumps(args, default=str, option=orjson.OPT_SORT_KEYS),
@@ -164,6 +148,38 @@ async def resolve_connection(
         want_cursors,
         extra_columns,
     )
-    loader = context.loaders.connection(key, fetch)
-    context.nested_connections[group] = (nodes, spec, dict(args), loader)
-    return to_connection(await loader.load(parent))
+    return fetch, key
+
+
+async def resolve_connection(
+    info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A root connection field: one statement for its page."""
+    fetch, _ = _fetcher(info, spec, args)
+    [connection] = await fetch(None)
+    return connection
+
+
+def resolve_nested_connection(
+    info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any], parent: Any
+) -> Awaitable[dict[str, Any]]:
+    """A connection field under a parent object: its page is loaded with those of every
+    other parent in the request, through one loader per field group and arguments (one
+    statement). Synchronous: the page is requested before the resolver returns, and what
+    it returns is the loader's own future, with no coroutine around it."""
+    context = context_of(info)
+    # The same field under each of 50 parents has the same arguments and selection: they
+    # are checked, and its loader found, once per request. Keyed by the identity of the
+    # field's nodes (a fragment's node can be grouped with different siblings elsewhere, so
+    # the whole group); the entry keeps the nodes, so the ids stay theirs.
+    nodes = tuple(info.field_nodes)
+    group = tuple(map(id, nodes))
+    known = context.nested_connections.get(group)
+    if known is not None and known[1] is spec and known[2] == args:
+        loader = known[3]
+    else:
+        fetch, key = _fetcher(info, spec, args)
+        loader = context.loaders.connection(key, fetch)
+        context.nested_connections[group] = (nodes, spec, dict(args), loader)
+    page: Awaitable[dict[str, Any]] = loader.load(parent)
+    return page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from ariadne import ObjectType
@@ -11,7 +12,7 @@ from app.execution import source_only
 from app.ids import encode_global_id
 from app.records import Agent, Kernel
 from app.repositories import resource_allocations
-from app.resolvers.connection import resolve_connection
+from app.resolvers.connection import resolve_nested_connection
 
 kernel = ObjectType("KernelV2")
 
@@ -70,5 +71,5 @@ async def resolve_agent(obj: Kernel, info: Info) -> Agent | None:
 
 
 @kernel.field("resourceAllocations")
-async def resolve_resource_allocations(obj: Kernel, info: Info, **args: Any) -> dict[str, Any]:
-    return await resolve_connection(info, resource_allocations.CONNECTION, args, parent=obj.id)
+def resolve_resource_allocations(obj: Kernel, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
+    return resolve_nested_connection(info, resource_allocations.CONNECTION, args, obj.id)
