@@ -5,6 +5,7 @@ pagination engine and the one filter engine."""
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -41,8 +42,17 @@ def everyone(_: Caller) -> None:
     return None
 
 
-# (name, position, result processor) per record field, for one result's column map.
-_Reads = tuple[tuple[str, int, Any], ...]
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """How one result's rows become records of one type (see `from_row`)."""
+
+    names: tuple[str, ...]  # the record fields the result has, in field order
+    get: Callable[[Any], tuple[Any, ...]]  # their raw values from a row, in that order
+    # (position, result processor) for the fields whose type has one
+    processed: tuple[tuple[int, Any], ...]
+    positional: bool  # `names` are the record's leading fields: cls(*values) builds it
+
+
 _field_names: dict[type, tuple[str, ...]] = {}
 # Record fields with a default: columns a statement selects only when the query asks for
 # them (e.g. an agent's container count); absent from a row, the default stands.
@@ -68,7 +78,9 @@ def _plan_reads(cls: type, names: tuple[str, ...], row: Any) -> _Reads | None:
     """What `databases`' `Record.__getitem__` looks up on every access, once per result."""
     column_map = row._column_map
     optional = _optional_fields[cls]
-    reads = []
+    present: list[str] = []
+    indexes: list[int] = []
+    processed: list[tuple[int, Any]] = []
     for name in names:
         entry = column_map.get(name)
         if entry is None:
@@ -76,8 +88,23 @@ def _plan_reads(cls: type, names: tuple[str, ...], row: Any) -> _Reads | None:
                 continue
             return None  # `row[name]` raises: leave that to it
         index, datatype = entry
-        reads.append((name, index, datatype._cached_result_processor(row._dialect, None)))
-    return tuple(reads)
+        processor = datatype._cached_result_processor(row._dialect, None)
+        if processor is not None:
+            processed.append((len(present), processor))
+        present.append(name)
+        indexes.append(index)
+    if not indexes:
+        return None
+    get: Callable[[Any], tuple[Any, ...]]
+    if len(indexes) == 1:
+        [only] = indexes
+
+        def get(raw: Any) -> tuple[Any, ...]:
+            return (raw[only],)
+
+    else:
+        get = operator.itemgetter(*indexes)
+    return _Reads(tuple(present), get, tuple(processed), tuple(present) == names[: len(present)])
 
 
 def from_row(cls: type[R], row: Row, **overrides: Any) -> R:
@@ -85,8 +112,9 @@ def from_row(cls: type[R], row: Row, **overrides: Any) -> R:
 
     `databases`' Record resolves the column and its result processor on every access
     (~5 µs per record field); a page of 250 slots reads ~1,900 of them. For its own Record
-    type on PostgreSQL the lookup is done once per result and the values are taken exactly
-    as `Record.__getitem__` takes them; anything else reads `row[name]`."""
+    type on PostgreSQL the lookup is done once per result (one C call then takes every
+    value) and the values are processed exactly as `Record.__getitem__` processes them;
+    anything else reads `row[name]`."""
     names, optional = _fields_of(cls)
     reads: _Reads | None = None
     if type(row) is Record and row._column_map and row._dialect.name == "postgresql":
@@ -113,17 +141,19 @@ def from_row(cls: type[R], row: Row, **overrides: Any) -> R:
             else:
                 values[name] = row[name]
         return cls(**values, **overrides)
-    raw = row._row
-    values = {}
-    for name, index, processor in reads:
-        if name in overrides:
-            continue
-        value = raw[index]
-        # Record.__getitem__ on PostgreSQL: the processor only for these raw types.
-        if processor is not None and isinstance(value, (int, str, float)):
-            value = processor(value)
-        values[name] = value
-    return cls(**values, **overrides)
+    raw: Any = reads.get(row._row)
+    if reads.processed:
+        raw = list(raw)
+        for position, processor in reads.processed:
+            value = raw[position]
+            # Record.__getitem__ on PostgreSQL: the processor only for these raw types.
+            if isinstance(value, (int, str, float)):
+                raw[position] = processor(value)
+    if overrides or not reads.positional:
+        fields = dict(zip(reads.names, raw, strict=True))
+        fields.update(overrides)
+        return cls(**fields)
+    return cls(*raw)
 
 
 @dataclass(frozen=True)

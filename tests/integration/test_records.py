@@ -1,0 +1,92 @@
+"""Rows to records (app.repositories.base.from_row): the fast read of `databases`' Records
+gives exactly what reading each column by name gives."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app.db import Database, Row
+from app.repositories import agents, kernels, resource_allocations, resource_slot_types
+from app.repositories.base import from_row
+from app.settings import Settings
+from app.tables import agents as AGENTS
+
+pytestmark = pytest.mark.usefixtures("demo_loaded")
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(replace(settings, pool_min_size=1, pool_max_size=1))
+    await database.connect()
+    try:
+        yield database
+    finally:
+        await database.disconnect()
+
+
+async def _rows(database: Database, statement: sa.Select[Any] | Any) -> Sequence[Row]:
+    session = database.session()
+    try:
+        return await session.fetch_all(statement)
+    finally:
+        await session.close()
+
+
+class ByName:
+    """A row that can only be read by column name, as any row but `databases`' own."""
+
+    def __init__(self, row: Row) -> None:
+        self._row = row
+
+    def __getitem__(self, name: str) -> Any:
+        return self._row[name]
+
+
+@pytest.mark.parametrize(
+    "repository", [agents, kernels, resource_allocations, resource_slot_types], ids=str
+)
+async def test_fast_reads_equal_reads_by_name(database: Database, repository: Any) -> None:
+    rows = await _rows(database, sa.select(*repository.COLUMNS).limit(50))
+    assert len(rows) > 3
+    fast = [repository.to_record(row) for row in rows]
+    assert fast == [repository.to_record(ByName(row)) for row in rows]
+    # Twice: the second time from the plan made for this result.
+    assert fast == [repository.to_record(row) for row in rows]
+
+
+async def test_optional_fields_keep_their_default_when_not_selected(
+    database: Database,
+) -> None:
+    plain = await _rows(database, sa.select(*agents.COLUMNS).order_by(AGENTS.c.id).limit(5))
+    counted = await _rows(
+        database,
+        sa.select(*agents.COLUMNS, agents.CONTAINER_COUNT).order_by(AGENTS.c.id).limit(5),
+    )
+    without = [agents.to_record(row) for row in plain]
+    with_counts = [agents.to_record(row) for row in counted]
+    assert {a.container_count for a in without} == {None}
+    assert all(isinstance(a.container_count, int) for a in with_counts)
+    assert [replace(a, container_count=None) for a in with_counts] == without
+    assert [agents.to_record(ByName(row)) for row in plain] == without
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    first: str
+    second: str | None = None
+
+
+async def test_columns_out_of_field_order_and_overrides(database: Database) -> None:
+    [row] = await _rows(
+        database,
+        sa.select(sa.literal("b").label("second"), sa.literal("a").label("first")),
+    )
+    assert from_row(Pair, row) == Pair("a", "b")
+    assert from_row(Pair, row, second="c") == Pair("a", "c")
+    [row] = await _rows(database, sa.select(sa.literal("a").label("first")))
+    assert from_row(Pair, row) == Pair("a")
