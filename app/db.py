@@ -293,6 +293,8 @@ class Database:
             reset=_keep_session,
         )
         self.listeners: list[StatementListener] = []
+        # JSON columns stay with the json module: orjson would read an integer beyond 64
+        # bits as a float, silently (tests/integration/test_records.py).
         self.statements = CompiledStatements(self._pool._backend._dialect)
 
     async def connect(self) -> None:

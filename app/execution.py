@@ -67,7 +67,11 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    ListValueNode,
+    ObjectValueNode,
     TypeNameMetaFieldDef,
+    ValueNode,
+    VariableNode,
     default_field_resolver,
     is_leaf_type,
     is_list_type,
@@ -279,6 +283,28 @@ _Plan = list[tuple[str, FieldDetailsList, Complete | None, _MixedField | None]]
 # Directives that collect_fields has fully dealt with; any other (@stream) on a field keeps
 # the field on graphql-core's path.
 _COLLECTED_DIRECTIVES = frozenset({"skip", "include"})
+
+
+# Coerced arguments of field nodes whose arguments are all literals, shared by the requests
+# of a cached document: they coerce to the same values every time. Keyed by node identity;
+# the node is kept so its id stays its own. Bounded: cleared when full.
+_LITERAL_ARGUMENTS: dict[int, tuple[FieldNode, GraphQLField, dict[str, Any]]] = {}
+_LITERAL_ARGUMENTS_SIZE = 4096
+
+
+def _uses_variables(node: FieldNode) -> bool:
+    """Whether any argument of the field refers to a variable, at any depth."""
+
+    def refers(value: ValueNode) -> bool:
+        if isinstance(value, VariableNode):
+            return True
+        if isinstance(value, ListValueNode):
+            return any(refers(item) for item in value.values)
+        if isinstance(value, ObjectValueNode):
+            return any(refers(field.value) for field in value.fields)
+        return False
+
+    return any(refers(argument.value) for argument in node.arguments or ())
 
 
 class FastExecutor(Executor[None]):
@@ -744,10 +770,18 @@ class FastExecutor(Executor[None]):
         cached = self._arguments.get(id(node))
         if cached is not None and cached[0] is node and cached[1] is field:
             return cached[2]
+        literal = _LITERAL_ARGUMENTS.get(id(node))
+        if literal is not None and literal[0] is node and literal[1] is field:
+            return literal[2]
         # Raises for arguments that do not coerce; nothing is cached then, so each
         # position reports its own error as graphql-core does.
         values = get_argument_values(field, node, self.variable_values, None, self.hide_suggestions)
         self._arguments[id(node)] = (node, field, values)
+        if not _uses_variables(node):
+            # Literal arguments of a cached document coerce alike in every request.
+            if len(_LITERAL_ARGUMENTS) >= _LITERAL_ARGUMENTS_SIZE:
+                _LITERAL_ARGUMENTS.clear()
+            _LITERAL_ARGUMENTS[id(node)] = (node, field, values)
         return values
 
     def execute_field(

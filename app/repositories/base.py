@@ -145,6 +145,8 @@ def from_row(cls: type[R], row: Row, **overrides: Any) -> R:
     if reads.processed:
         raw = list(raw)
         for position, processor in reads.processed:
+            if overrides and reads.names[position] in overrides:
+                continue  # replaced below: not converted for nothing
             value = raw[position]
             # Record.__getitem__ on PostgreSQL: the processor only for these raw types.
             if isinstance(value, (int, str, float)):

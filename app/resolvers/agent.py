@@ -3,6 +3,7 @@ itself; amounts are shown as exact decimal strings."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 from typing import Any
 
@@ -65,12 +66,21 @@ def resolve_resource_slots(obj: Agent, info: Info, **args: Any) -> Awaitable[dic
     return resolve_nested_connection(info, agent_resources.CONNECTION, args, obj.id)
 
 
+def compact_json(value: Any) -> str:
+    """A plugin's value as compact JSON text. orjson refuses integers beyond 64 bits (a
+    JSONB value may hold one); the json module writes them, in the same compact form."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 @agent_system_info.field("computePlugins")
 @source_only
 def resolve_compute_plugins(obj: Agent, _: Info) -> dict[str, list[dict[str, str]]]:
     return {
         "entries": [
-            {"plugin_name": name, "value": orjson.dumps(value).decode()}
+            {"plugin_name": name, "value": compact_json(value)}
             for name, value in sorted(obj.compute_plugins.items())
         ]
     }

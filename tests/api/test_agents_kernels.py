@@ -511,3 +511,19 @@ async def test_a_fragment_grouped_with_different_siblings_selects_each_time(
     [edge] = agent["resourceSlots"]["edges"]
     assert isinstance(edge["cursor"], str)
     assert body["data"]["alone"] == {"edges": [{"node": {"resourceSlots": {"count": 3}}}]}
+
+
+async def test_a_variable_deep_inside_literal_arguments_is_read_per_request(
+    gql: GraphQLClient,
+) -> None:
+    """Literal arguments are coerced once for every request of a document; arguments with
+    a variable anywhere inside (here in a list in an object) are coerced per request."""
+    query = (
+        "query($status: KernelV2Status!) { adminKernelsV2(first: 5, filter: {status: "
+        "{in: [$status]}}) { edges { node { lifecycle { status } } } } }"
+    )
+    for status in ("RUNNING", "TERMINATED", "RUNNING"):
+        body = await gql.post(query, {"status": status})
+        edges = body["data"]["adminKernelsV2"]["edges"]
+        assert edges
+        assert {edge["node"]["lifecycle"]["status"] for edge in edges} == {status}

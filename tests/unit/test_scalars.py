@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from graphql import GraphQLError
 
+from app.resolvers.agent import compact_json
 from app.resolvers.scalars import (
     parse_datetime,
     parse_decimal,
@@ -50,3 +51,12 @@ def test_uuid_and_datetime() -> None:
     assert serialize_datetime(dt.datetime(2026, 1, 1)) == "2026-01-01T00:00:00+00:00"
     with pytest.raises(GraphQLError, match="has no UTC offset"):
         parse_datetime("2026-03-01T12:00:00")
+
+
+def test_compute_plugin_values_are_compact_json_whatever_their_integers() -> None:
+    assert compact_json({"version": "12.4", "n": [1, 2.5, None, True]}) == (
+        '{"version":"12.4","n":[1,2.5,null,true]}'
+    )
+    assert compact_json({"memory": 123456789012345678901234567890, "name": "ü"}) == (
+        '{"memory":123456789012345678901234567890,"name":"ü"}'
+    )
