@@ -31,8 +31,10 @@ class NotMigrated(RuntimeError):
 
 
 # Python's cyclic garbage collector, as a server wants it (each worker, once started): a
-# young generation 14x the default before a collection, and the old ones rarely.
-GC_THRESHOLDS = (10_000, 50, 100)
+# young generation 14x the default before a collection; the older generations keep their
+# default ratios, so cyclic garbage that survives into them is still collected within a
+# few thousand requests (rarer full collections let RSS grow by tens of MiB a minute).
+GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def tune_gc() -> None:
