@@ -73,6 +73,7 @@ from graphql import (
     ValueNode,
     VariableNode,
     default_field_resolver,
+    is_abstract_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -255,6 +256,28 @@ def _list(item: Complete) -> Complete:
     return complete_list
 
 
+def _abstract(
+    resolve_type: Callable[..., Any], abstract_type: Any, completers: dict[str, Complete | None]
+) -> Complete:
+    """graphql-core's `complete_abstract_value` for plain values: the type resolver names
+    the runtime type, and that type's pure completer completes the value. Anything else (a
+    name that is not a possible type, one without a pure completer, a source that is not a
+    record or dict) gives up, and graphql-core reports it."""
+
+    def complete_abstract(value: Any) -> Any:
+        if value is None:
+            return None
+        if not _inert_source(type(value)):
+            raise _GiveUp
+        name = resolve_type(value, None, abstract_type)
+        complete = completers.get(name) if type(name) is str else None
+        if complete is None:
+            raise _GiveUp
+        return complete(value)
+
+    return complete_abstract
+
+
 def _object(fields: list[tuple[str, Complete]]) -> Complete:
     def complete_object(value: Any) -> Any:
         if value is None:
@@ -327,6 +350,13 @@ class FastExecutor(Executor[None]):
         self.pure_fields = 0
         self.mixed_fields = 0
         self.given_up = 0
+        # Resolver results completed whole by a pure completer (see complete_value).
+        self.pure_results = 0
+        # Pure completers of resolver results, by the identities of their return type and
+        # field group (both live for the request; kept so their ids stay theirs).
+        self._result_completers: dict[
+            tuple[int, int], tuple[GraphQLOutputType, FieldDetailsList, Complete | None]
+        ] = {}
 
     # --- planning ---------------------------------------------------------------------
 
@@ -425,7 +455,19 @@ class FastExecutor(Executor[None]):
                     return None
                 fields.append((response_name, complete))
             return _object(fields)
-        # Interfaces and unions: the type resolver decides, graphql-core runs it.
+        if is_abstract_type(return_type):
+            # Interfaces and unions whose type resolver is `source_only`: it names the
+            # runtime type, whose own pure completer completes the value.
+            resolve_type = return_type.resolve_type
+            if resolve_type is None or resolve_type not in _SOURCE_ONLY:
+                return None
+            completers = {
+                possible.name: self._pure_type(possible, field_group)
+                for possible in self.schema.get_possible_types(return_type)
+            }
+            if not any(completers.values()):
+                return None
+            return _abstract(resolve_type, return_type, completers)
         return None
 
     def _mixed_field(
@@ -729,6 +771,42 @@ class FastExecutor(Executor[None]):
             return results
 
         return get_results()
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: _Info,
+        path: Path,
+        result: Any,
+        position_context: None,
+    ) -> AwaitableOrValue[Any]:
+        """graphql-core's `complete_value`, with a resolver's whole result completed
+        directly when its type and selection are plain (a connection page of records, a
+        list of nodes). A pure completer has no side effects: when it gives up, graphql-core
+        completes the value from the start, exactly."""
+        if self._enabled:
+            key = (id(return_type), id(field_details_list))
+            cached = self._result_completers.get(key)
+            if cached is not None and cached[0] is return_type and cached[1] is field_details_list:
+                complete = cached[2]
+            else:
+                try:
+                    complete = self._pure_type(return_type, field_details_list)
+                except Exception:
+                    complete = None  # graphql-core meets the problem and reports it
+                self._result_completers[key] = (return_type, field_details_list, complete)
+            if complete is not None:
+                try:
+                    completed = complete(result)
+                except Exception:
+                    self.given_up += 1
+                else:
+                    self.pure_results += 1
+                    return completed
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     async def complete_awaitable_value(
         self,

@@ -12,6 +12,7 @@ from ariadne import InterfaceType
 
 from app.context import RequestContext
 from app.errors import InvalidParameters
+from app.execution import source_only
 from app.ids import decode_global_id
 from app.records import (
     Agent,
@@ -82,6 +83,7 @@ node = InterfaceType("Node")
 
 
 @node.type_resolver
+@source_only
 def resolve_node_type(obj: Any, *_: Any) -> str:
     return _TYPE_NAMES[type(obj)]
 

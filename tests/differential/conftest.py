@@ -52,6 +52,7 @@ class Differential:
     pure_fields: int = 0
     mixed_fields: int = 0
     given_up: int = 0
+    pure_results: int = 0
     compared: int = 0
 
     async def compare(
@@ -77,6 +78,7 @@ class Differential:
             self.pure_fields += executor.pure_fields
             self.mixed_fields += executor.mixed_fields
             self.given_up += executor.given_up
+            self.pure_results += executor.pure_results
         self.compared += 1
         body: dict[str, Any] = expected
         return body

@@ -92,14 +92,15 @@ async def test_the_nested_agents_query_is_mostly_built_directly(
     differential: Differential,
 ) -> None:
     """The fast path really is taken: with five slots under each of 50 agents, the global
-    ID (a `source_only` resolver), the status, the slot count and the whole slot edges list
-    of every agent are built without
-    graphql-core, the agents' `edges` list and each `node` above their resolver fields
-    are completed directly too, and nothing is handed back."""
+    ID (a `source_only` resolver) and the status of every agent are built without
+    graphql-core, each agent's slot page (its resolver's result: count and the whole edges
+    list) is completed whole, the agents' `edges` list and each `node` above their
+    resolver fields are completed directly too, and nothing is handed back."""
     body = await differential.compare(AGENTS_WITH_SLOTS)
     agents = body["data"]["agentsV2"]["edges"]
     assert len(agents) == 50
-    assert differential.pure_fields == 4 * 50
+    assert differential.pure_fields == 2 * 50
+    assert differential.pure_results == 50
     assert differential.mixed_fields == 1 + 50
     assert differential.given_up == 0
 
@@ -116,3 +117,4 @@ async def test_every_operation_the_suite_sends(differential: Differential) -> No
     assert differential.compared >= len(CORPUS)
     # Over this many documents the fast path must have done real work.
     assert differential.pure_fields > 0
+    assert differential.pure_results > 0

@@ -137,12 +137,19 @@ def resolve_view(source: Any, _info: Any) -> Any:
     return source
 
 
+@source_only
+def resolve_named(_source: Any, *_: Any) -> str:
+    """A `source_only` type resolver: the fast path completes `Named` values itself (a
+    source that is not a record or dict still goes to graphql-core)."""
+    return "Box"
+
+
 def build_schema() -> GraphQLSchema:
     query = QueryType()
     for name in ("box", "strictBox", "boxes", "named"):
         query.set_field(name, lambda root, _info, _name=name: root[_name])
     named = InterfaceType("Named")
-    named.set_type_resolver(lambda *_: "Box")
+    named.set_type_resolver(resolve_named)
     schema = make_executable_schema(TYPE_DEFS, query, named, convert_names_case=True)
     box = schema.type_map["Box"]
     assert isinstance(box, GraphQLObjectType)
@@ -276,8 +283,8 @@ async def test_plain_subtrees_are_completed_directly_and_bad_ones_handed_back() 
     fast = await run(Recorded, query, None, {"box": good})
     assert wire(fast) == wire(stock)
     assert fast.errors is None
-    # `box` has a resolver; each of the eight fields under it is a plain subtree.
-    assert instances[-1].pure_fields == 8
+    # `box` has a resolver; its whole result (eight plain subtrees) is completed at once.
+    assert (instances[-1].pure_results, instances[-1].pure_fields) == (1, 0)
     assert instances[-1].given_up == 0
 
     bad = {**good, "children": [{**leaf, "strict_name": None}]}
@@ -292,9 +299,10 @@ async def test_plain_subtrees_are_completed_directly_and_bad_ones_handed_back() 
             ["box", "children", 0, "strictName"],
         )
     ]
-    # Given up on `children` under `box`, then again on `strictName` under the child that
-    # graphql-core completes: each level tries the fast path on its own.
-    assert instances[-1].given_up == 2
+    # Each level tries the fast path on its own, and gives up at the null: the whole `box`,
+    # its `children` field, the list, the child, its `strictName` field, and the non-null
+    # leaf; graphql-core completes each from there.
+    assert instances[-1].given_up == 6
 
 
 async def test_source_only_resolvers_are_plain_until_they_raise() -> None:
@@ -318,9 +326,10 @@ async def test_source_only_resolvers_are_plain_until_they_raise() -> None:
         "boxes": [{"view": {"computed": "c"}}, {"view": None}],
     }
     assert [(e.message, e.path) for e in fast.errors or ()] == [("no view", ["boxes", 1, "view"])]
-    # viewed, strictViewed and view under `box` are plain; the first `view` under `boxes` is
-    # mixed (its `computed` has a resolver); the one that raised went to graphql-core.
-    assert (instances[-1].pure_fields, instances[-1].mixed_fields) == (3, 1)
+    # `box`'s whole result (viewed, strictViewed, view) is plain; the first `view` under
+    # `boxes` is mixed (its `computed` has a resolver, whose result is plain); the one that
+    # raised went to graphql-core.
+    assert (instances[-1].pure_results, instances[-1].mixed_fields) == (2, 1)
 
     failing = {**leaf, "computed_raw": ValueError("no value")}
     query = "{ box { name strictViewed } }"
@@ -331,7 +340,31 @@ async def test_source_only_resolvers_are_plain_until_they_raise() -> None:
     assert [(e.message, e.path) for e in fast.errors or ()] == [
         ("no value", ["box", "strictViewed"])
     ]
-    assert instances[-1].given_up == 1
+    # Given up on the whole `box`, then on `strictViewed` itself.
+    assert instances[-1].given_up == 2
+
+
+async def test_abstract_values_are_completed_through_a_source_only_type_resolver() -> None:
+    instances: list[FastExecutor] = []
+
+    class Recorded(FastExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            instances.append(self)
+
+    leaf = {"name": "n", "strict_name": "s", "count": 2}
+    query = "{ named { __typename name ... on Box { count strictName } } }"
+    for root, completed_whole in (
+        ({"named": BoxRecord(**{**dict.fromkeys(BoxRecord.__dataclass_fields__), **leaf})}, True),
+        ({"named": {**leaf, "strict_name": None}}, False),  # null where non-null: handed back
+        ({"named": object()}, False),  # not a record: graphql-core's own error
+    ):
+        stock = await run(None, query, None, root)
+        fast = await run(Recorded, query, None, root)
+        assert wire(fast) == wire(stock)
+        recorded = instances[-1]
+        assert (recorded.given_up == 0 and recorded.pure_results == 1) is completed_whole
+    assert fast.errors
 
 
 @dataclass(frozen=True, slots=True)
