@@ -12,10 +12,10 @@ each selection set it meets it compiles, once per request, a plan: for every fie
 grouped field set (already collected by graphql-core, so fragments, aliases, variables and
 @skip/@include are resolved exactly as graphql-core resolves them), either a *pure
 completer*, when the field and its whole subtree are plain, a *mixed completer* (below), or
-nothing, when graphql-core must execute it (resolvers, arguments, abstract types,
-introspection, ...). Those fields go through graphql-core's own `execute_field`, in
-the same order and with the same awaitable structure, so resolvers, loaders, task scheduling
-and errors are exactly graphql-core's.
+nothing, when graphql-core must execute it (resolvers, arguments, abstract types whose
+type resolver is not `source_only`, introspection, ...). Those fields go through
+graphql-core's own `execute_field`, in the same order and with the same awaitable
+structure, so resolvers, loaders, task scheduling and errors are exactly graphql-core's.
 
 Fields whose subtree does hold resolvers are not all graphql-core's either. A field read by
 the default resolver, without arguments, whose type is an object type (inside any lists and
@@ -33,6 +33,11 @@ Resolvers marked `source_only` (a global ID, a view of the record such as `statu
 compute their value from the source alone, so their fields count as plain too: the fast
 path calls the resolver where it would read the attribute. Should one raise, graphql-core
 executes that field again from the start, as for any other give-up.
+
+The value a resolver field returns goes through `complete_value`, which tries a pure
+completer for the field's whole type and selection first (a nested connection page of
+records, a list of nodes whose interface has a `source_only` type resolver); if it gives
+up, graphql-core completes the value from the start, as above.
 
 Fields graphql-core executes get one saving too: their coerced arguments are reused within
 the request (a nested connection asked under 50 parents has the same arguments 50 times).
