@@ -4,7 +4,7 @@ gives exactly what reading each column by name gives."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,20 +14,9 @@ import sqlalchemy as sa
 from app.db import Database, Row
 from app.repositories import agents, kernels, resource_allocations, resource_slot_types
 from app.repositories.base import from_row
-from app.settings import Settings
 from app.tables import agents as AGENTS
 
 pytestmark = pytest.mark.usefixtures("demo_loaded")
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(replace(settings, pool_min_size=1, pool_max_size=1))
-    await database.connect()
-    try:
-        yield database
-    finally:
-        await database.disconnect()
 
 
 async def _rows(database: Database, statement: sa.Select[Any] | Any) -> Sequence[Row]:

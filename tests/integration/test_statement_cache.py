@@ -4,7 +4,7 @@ and every later statement of that shape runs with its own values, giving exactly
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -36,16 +36,6 @@ class Shouting(sa.types.TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else value + "!"
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(replace(settings, pool_min_size=1, pool_max_size=2))
-    await database.connect()
-    try:
-        yield database
-    finally:
-        await database.disconnect()
 
 
 def _values(rows: Sequence[Row]) -> list[tuple[Any, ...]]:
