@@ -222,6 +222,23 @@ class CompiledStatements:
             args.append(processors[name](value) if name in processors else value)
         return statement, (sql, args, result_columns, column_maps)
 
+    def _compiled(self, statement: ClauseElement, cache_key: Any = None) -> SQLCompiler | None:
+        """The statement compiled once, or None when its SQL text depends on its values
+        (expanding IN lists, literal-rendered parameters): no text to reuse then."""
+        self.compiled += 1
+        compiled = cast(SQLCompiler, statement.compile(dialect=self._dialect, cache_key=cache_key))
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            return None
+        return compiled
+
+    @staticmethod
+    def _numbered(compiled: SQLCompiler, names: Sequence[str]) -> tuple[str, Any, Any]:
+        """The SQL with `names` as $1, $2, ... (as `databases` numbers them: in sorted name
+        order), and what `databases` needs to build Records of its result."""
+        sql = compiled.string % {name: f"${i}" for i, name in enumerate(names, start=1)}
+        result_columns = compiled._result_columns
+        return sql, result_columns, create_column_maps(result_columns)
+
     def _template(
         self, statement: ClauseElement, page: PageStatement, where_key: Any
     ) -> _Template | None:
@@ -229,9 +246,8 @@ class CompiledStatements:
         order, where its value comes from: a named value of the page, or the position of a
         bound value in the filter's cache key. None when a parameter is neither (then the
         shape is not reusable and `databases` runs each statement)."""
-        self.compiled += 1
-        compiled = cast(SQLCompiler, statement.compile(dialect=self._dialect))
-        if compiled.literal_execute_params or compiled.post_compile_params:
+        compiled = self._compiled(statement)
+        if compiled is None:
             return None
         positions: dict[int, int] = {}
         if where_key is not None:
@@ -246,33 +262,17 @@ class CompiledStatements:
             else:
                 return None
         names = sorted(sources)
-        sql = compiled.string % {name: f"${i}" for i, name in enumerate(names, start=1)}
-        result_columns = compiled._result_columns
-        return (
-            sql,
-            tuple((name, sources[name]) for name in names),
-            compiled._bind_processors,
-            result_columns,
-            create_column_maps(result_columns),
-        )
+        sql, result_columns, column_maps = self._numbered(compiled, names)
+        recipe = tuple((name, sources[name]) for name in names)
+        return sql, recipe, compiled._bind_processors, result_columns, column_maps
 
     def _compile(self, query: ClauseElement, cache_key: Any) -> _Shape | None:
-        self.compiled += 1
-        compiled = cast(SQLCompiler, query.compile(dialect=self._dialect, cache_key=cache_key))
-        if compiled.literal_execute_params or compiled.post_compile_params:
+        compiled = self._compiled(query, cache_key)
+        if compiled is None:
             return None
-        # As `databases` does: parameters in sorted name order become $1, $2, ...
         names = tuple(sorted(compiled.construct_params() or ()))
-        sql = compiled.string % {name: f"${i}" for i, name in enumerate(names, start=1)}
-        result_columns = compiled._result_columns
-        return (
-            compiled,
-            sql,
-            names,
-            compiled._bind_processors,
-            result_columns,
-            create_column_maps(result_columns),
-        )
+        sql, result_columns, column_maps = self._numbered(compiled, names)
+        return compiled, sql, names, compiled._bind_processors, result_columns, column_maps
 
 
 class Database:
