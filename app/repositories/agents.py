@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -41,8 +42,15 @@ CONTAINER_COUNT = (
 )
 
 
+def _compute_plugins(value: dict[str, Any] | None) -> dict[str, Any]:
+    return value or {}
+
+
+_CONVERTERS = {"compute_plugins": _compute_plugins}
+
+
 def to_record(row: Row) -> Agent:
-    return from_row(Agent, row, compute_plugins=row["compute_plugins"] or {})
+    return from_row(Agent, row, _CONVERTERS)
 
 
 ID = SortKey("ID", t.c.id, Kind.STRING)

@@ -22,16 +22,19 @@ COLUMNS = (
 )
 
 
-def to_record(row: Row) -> ResourceSlotType:
-    number_format: dict[str, Any] = row["number_format"] or {}
-    return from_row(
-        ResourceSlotType,
-        row,
-        number_format=NumberFormat(
-            binary=bool(number_format.get("binary", False)),
-            round_length=int(number_format.get("round_length", 0)),
-        ),
+def _number_format(value: dict[str, Any] | None) -> NumberFormat:
+    number_format = value or {}
+    return NumberFormat(
+        binary=bool(number_format.get("binary", False)),
+        round_length=int(number_format.get("round_length", 0)),
     )
+
+
+_CONVERTERS = {"number_format": _number_format}
+
+
+def to_record(row: Row) -> ResourceSlotType:
+    return from_row(ResourceSlotType, row, _CONVERTERS)
 
 
 SLOT_NAME = SortKey("SLOT_NAME", t.c.slot_name, Kind.STRING)
