@@ -57,14 +57,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
+from asyncio import AbstractEventLoop, Future, ensure_future, get_running_loop
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from types import CoroutineType, GeneratorType
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from ariadne.resolvers import resolve_to
 from graphql import (
+    DirectiveNode,
     Executor,
     FieldNode,
     GraphQLField,
@@ -73,18 +77,27 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     ListValueNode,
+    Node,
     ObjectValueNode,
+    OperationDefinitionNode,
     TypeNameMetaFieldDef,
     ValueNode,
     VariableNode,
+    Visitor,
     default_field_resolver,
     is_abstract_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
+    visit,
 )
-from graphql.execution.collect_fields import FieldDetails, FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import (
+    FieldDetails,
+    FieldDetailsList,
+    FragmentDetails,
+    GroupedFieldSet,
+)
 from graphql.execution.executor import collect_iterator_awaitables, to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
@@ -320,19 +333,89 @@ _LITERAL_ARGUMENTS: dict[int, tuple[FieldNode, GraphQLField, dict[str, Any]]] = 
 _LITERAL_ARGUMENTS_SIZE = 4096
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _settle(out: Future[Any], ready: Future[Any]) -> None:
+    """Pass a settled future's outcome on to `out` (unless `out` was cancelled meanwhile)."""
+    if out.done():
+        return
+    if ready.cancelled():
+        out.cancel()
+        return
+    error = ready.exception()
+    if error is not None:
+        out.set_exception(error)
+    else:
+        out.set_result(ready.result())
+
+
+def _refers(value: ValueNode) -> bool:
+    """Whether a value refers to a variable, at any depth."""
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_refers(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_refers(field.value) for field in value.fields)
+    return False
+
+
 def _uses_variables(node: FieldNode) -> bool:
     """Whether any argument of the field refers to a variable, at any depth."""
+    return any(_refers(argument.value) for argument in node.arguments or ())
 
-    def refers(value: ValueNode) -> bool:
-        if isinstance(value, VariableNode):
-            return True
-        if isinstance(value, ListValueNode):
-            return any(refers(item) for item in value.values)
-        if isinstance(value, ObjectValueNode):
-            return any(refers(field.value) for field in value.fields)
-        return False
 
-    return any(refers(argument.value) for argument in node.arguments or ())
+# Pure completers shared by the requests of cached documents, keyed by what built them and
+# the identities of the schema type and the field nodes; each entry keeps those objects
+# (and the field resolver it was built for), so the ids stay theirs. Bounded: cleared when
+# full.
+_SHARED_COMPLETERS: dict[
+    tuple[Any, ...], tuple[Any, tuple[FieldNode, ...], Any, Complete | None]
+] = {}
+_SHARED_COMPLETERS_SIZE = 8192
+
+# Whether an operation's fields collect alike in every request, by operation identity.
+_STATIC_OPERATIONS: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+_STATIC_OPERATIONS_SIZE = 1024
+
+
+def _static_operation(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDetails]
+) -> bool:
+    """Whether graphql-core collects the operation's fields the same way whatever the
+    variables: no directive argument (an `@include(if: $x)`) anywhere in the operation or
+    its fragments refers to a variable, and no fragment takes variables of its own. Only
+    then can what was planned from the collected fields serve the next request too."""
+    known = _STATIC_OPERATIONS.get(id(operation))
+    if known is not None and known[0] is operation:
+        return known[1]
+    static = all(details.variable_signatures is None for details in fragments.values())
+    if static:
+        roots: list[Node] = [operation, *(details.definition for details in fragments.values())]
+        static = not any(
+            _refers(argument.value)
+            for root in roots
+            for directive in _directives(root)
+            for argument in directive.arguments or ()
+        )
+    if len(_STATIC_OPERATIONS) >= _STATIC_OPERATIONS_SIZE:
+        _STATIC_OPERATIONS.clear()
+    _STATIC_OPERATIONS[id(operation)] = (operation, static)
+    return static
+
+
+def _directives(root: Node) -> list[DirectiveNode]:
+    """Every directive inside a definition."""
+    found: list[DirectiveNode] = []
+
+    class Collect(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            found.append(node)
+
+    visit(root, Collect())
+    return found
 
 
 class FastExecutor(Executor[None]):
@@ -350,6 +433,9 @@ class FastExecutor(Executor[None]):
         self._arguments: dict[int, tuple[FieldNode, GraphQLField, dict[str, Any]]] = {}
         # Middleware wraps every resolver, default ones included: then nothing is plain.
         self._enabled = self.middleware_manager is None
+        self._running_loop: AbstractEventLoop | None = None
+        # Whether the pure completers of this operation can be shared across requests.
+        self._static = self._enabled and _static_operation(self.operation, self.fragments)
         # How much of the response the pure completers built, and how often they gave up;
         # read by the differential tests and the benchmark.
         self.pure_fields = 0
@@ -357,11 +443,20 @@ class FastExecutor(Executor[None]):
         self.given_up = 0
         # Resolver results completed whole by a pure completer (see complete_value).
         self.pure_results = 0
+        # Futures completed in callbacks rather than awaited in coroutines (see _chain).
+        self.chained = 0
         # Pure completers of resolver results, by the identities of their return type and
         # field group (both live for the request; kept so their ids stay theirs).
         self._result_completers: dict[
             tuple[int, int], tuple[GraphQLOutputType, FieldDetailsList, Complete | None]
         ] = {}
+
+    @property
+    def _loop(self) -> AbstractEventLoop:
+        loop = self._running_loop
+        if loop is None:
+            loop = self._running_loop = get_running_loop()
+        return loop
 
     # --- planning ---------------------------------------------------------------------
 
@@ -387,11 +482,43 @@ class FastExecutor(Executor[None]):
         self._plans[id(fields)] = (parent_type, fields, plan)
         return plan
 
+    def _shared(
+        self,
+        build: Callable[[Any, FieldDetailsList], Complete | None],
+        schema_type: Any,
+        field_group: FieldDetailsList,
+    ) -> Complete | None:
+        """`build(schema_type, field_group)`, shared by every request of the document when
+        its fields are collected alike whatever the variables (see `_static_operation`):
+        a pure completer depends only on the type, the field nodes and how they collect."""
+        if not self._static:
+            return build(schema_type, field_group)
+        nodes = tuple(details.node for details in field_group)
+        key = (build.__name__, id(schema_type), *map(id, nodes))
+        hit = _SHARED_COMPLETERS.get(key)
+        if (
+            hit is not None
+            and hit[0] is schema_type
+            and hit[2] is self.field_resolver
+            and all(map(operator.is_, hit[1], nodes))
+        ):
+            return hit[3]
+        built = build(schema_type, field_group)
+        if len(_SHARED_COMPLETERS) >= _SHARED_COMPLETERS_SIZE:
+            _SHARED_COMPLETERS.clear()
+        _SHARED_COMPLETERS[key] = (schema_type, nodes, self.field_resolver, built)
+        return built
+
     def _pure_field(
         self, parent_type: GraphQLObjectType, field_group: FieldDetailsList
     ) -> Complete | None:
         """The pure completer of one field on `parent_type`, or None if graphql-core must
         execute it."""
+        return self._shared(self._build_pure_field, parent_type, field_group)
+
+    def _build_pure_field(
+        self, parent_type: GraphQLObjectType, field_group: FieldDetailsList
+    ) -> Complete | None:
         if parent_type.name.startswith("__"):
             return None  # introspection: resolvers everywhere
         field_name = field_group[0].node.name.value
@@ -438,6 +565,11 @@ class FastExecutor(Executor[None]):
         self, return_type: GraphQLOutputType, field_group: FieldDetailsList
     ) -> Complete | None:
         """What graphql-core's `complete_value` does for this type, for plain values only."""
+        return self._shared(self._build_pure_type, return_type, field_group)
+
+    def _build_pure_type(
+        self, return_type: GraphQLOutputType, field_group: FieldDetailsList
+    ) -> Complete | None:
         if is_non_null_type(return_type):
             inner_type = return_type.of_type
             if is_leaf_type(inner_type):
@@ -619,7 +751,7 @@ class FastExecutor(Executor[None]):
                             completed_item = item(element, item_path, info)
                             if is_awaitable(completed_item):
                                 append_completed(
-                                    executor._await_completed(
+                                    executor._guard(
                                         completed_item, item_type, field_group, item_path
                                     )
                                 )
@@ -641,6 +773,15 @@ class FastExecutor(Executor[None]):
 
             if not awaitable_indices:
                 return completed_results
+            pending = [completed_results[index] for index in awaitable_indices]
+            if all(type(awaitable) is Future for awaitable in pending):
+
+                def finish(values: list[Any]) -> list[Any]:
+                    for index, sub_result in zip(awaitable_indices, values, strict=True):
+                        completed_results[index] = sub_result
+                    return completed_results
+
+                return executor._when_all(pending, finish)
 
             async def get_completed_results() -> list[Any]:
                 if len(awaitable_indices) == 1:
@@ -658,6 +799,20 @@ class FastExecutor(Executor[None]):
 
         return complete_list
 
+    def _guard(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_group: FieldDetailsList,
+        path: Path,
+    ) -> Awaitable[Any]:
+        """`completed`, with an error reported at `path` as graphql-core reports it (None
+        where the type is nullable, else raised on): a chained future for a future, else
+        a coroutine."""
+        if type(completed) is not Future:
+            return self._await_completed(completed, return_type, field_group, path)
+        return self._chain(completed, _identity, return_type, field_group, path)
+
     async def _await_completed(
         self,
         completed: Awaitable[Any],
@@ -670,6 +825,91 @@ class FastExecutor(Executor[None]):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_group, path)
             return None
+
+    # --- futures ----------------------------------------------------------------------
+    #
+    # A nested connection's resolver returns its loader's future. graphql-core awaits it
+    # in a coroutine, the object holding the field in another, and gathers the objects of
+    # a list as tasks: for a page of 50 agents, 150 coroutines and 50 tasks, each a few
+    # microseconds to create and schedule. When every awaitable in play is a future, the
+    # same steps run as callbacks on chained futures instead: the same completion, the
+    # same error handling at the same paths, in the same order (a future's callbacks run
+    # in the order its values arrive, as the tasks waiting on them would), and the same
+    # cancellation of the rest when one fails, as graphql-core's `gather_with_cancel`.
+
+    def _chain(
+        self,
+        source: Future[Any],
+        then: Callable[[Any], Any],
+        return_type: GraphQLOutputType,
+        field_group: FieldDetailsList,
+        path: Path,
+    ) -> Future[Any]:
+        """A future of `then(source's value)`, with an error from either handled as
+        graphql-core handles the error of an awaited field: reported at `path`, None
+        unless the type is non-null, when it is raised on. A `then` that returns an
+        awaitable is awaited in a task (graphql-core's own path for it)."""
+        self.chained += 1
+        out: Future[Any] = self._loop.create_future()
+        handle_field_error = self.handle_field_error
+        is_awaitable = self.is_awaitable
+
+        def done(ready: Future[Any]) -> None:
+            if out.done():  # cancelled: a sibling failed first
+                return
+            if ready.cancelled():
+                out.cancel()
+                return
+            try:
+                value = then(ready.result())
+            except Exception as raw_error:
+                try:
+                    handle_field_error(raw_error, return_type, field_group, path)
+                except Exception as error:
+                    out.set_exception(error)
+                else:
+                    out.set_result(None)
+                return
+            if is_awaitable(value):
+                task = ensure_future(self._await_completed(value, return_type, field_group, path))
+                task.add_done_callback(partial(_settle, out))
+                return
+            out.set_result(value)
+
+        source.add_done_callback(done)
+        return out
+
+    def _when_all(
+        self, futures: list[Future[Any]], finish: Callable[[list[Any]], Any]
+    ) -> Future[Any]:
+        """A future of `finish(the futures' values)`: graphql-core's `gather_with_cancel`
+        on futures. The first error is raised on at once and the futures still pending
+        are cancelled; one future alone is awaited as it is (nothing to cancel)."""
+        out: Future[Any] = self._loop.create_future()
+        remaining = len(futures)
+        several = remaining > 1
+
+        def done(ready: Future[Any]) -> None:
+            nonlocal remaining
+            if out.done():
+                return
+            if ready.cancelled() or ready.exception() is not None:
+                if several:
+                    for future in futures:
+                        if not future.done():
+                            future.cancel()
+                _settle(out, ready)
+                return
+            remaining -= 1
+            if remaining == 0:
+                try:
+                    out.set_result(finish([future.result() for future in futures]))
+                except Exception as error:  # pragma: no cover - finish only assigns
+                    out.set_exception(error)
+
+        for future in futures:
+            future.add_done_callback(done)
+        return out
 
     def _execute_mixed(
         self,
@@ -702,7 +942,7 @@ class FastExecutor(Executor[None]):
         try:
             completed = complete(value, path, info)
             if self.is_awaitable(completed):
-                return self._await_completed(completed, return_type, field_group, path)
+                return self._guard(completed, return_type, field_group, path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_group, path)
             return None
@@ -765,6 +1005,14 @@ class FastExecutor(Executor[None]):
 
         if not awaitable_fields:
             return results
+        pending = [results[name] for name in awaitable_fields]
+        if all(type(awaitable) is Future for awaitable in pending):
+
+            def finish(values: list[Any]) -> dict[str, Any]:
+                results.update(zip(awaitable_fields, values, strict=True))
+                return results
+
+            return self._when_all(pending, finish)
 
         async def get_results() -> dict[str, Any]:
             if len(awaitable_fields) == 1:
@@ -901,6 +1149,23 @@ class FastExecutor(Executor[None]):
                 else {}
             )
             result = resolve_fn(source, info, **args)
+
+            if type(result) is Future and self.abort_signal is None:
+                # A loader's future (a nested connection): completed in a callback.
+                return self._chain(
+                    result,
+                    partial(
+                        self.complete_value,
+                        return_type,
+                        field_details_list,
+                        info,
+                        path,
+                        position_context=position_context,
+                    ),
+                    return_type,
+                    field_details_list,
+                    path,
+                )
 
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(

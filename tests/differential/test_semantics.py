@@ -2,7 +2,8 @@
 by hypothesis to be as awkward as possible: nulls in non-null positions at every depth,
 exceptions as values, getters that raise, callables (graphql-core's default resolver calls
 them), awaitables, out-of-range integers, unknown enum values, non-list lists, sources that
-are not records. Every such case is one the fast path must hand back to graphql-core, and
+are not records, futures (as a loader returns them) that resolve or fail a tick later.
+Every such case is one the fast path must hand back to graphql-core, and
 the responses (data and errors: messages, paths, locations, null bubbling) must be
 byte-identical.
 """
@@ -62,6 +63,10 @@ type Box implements Named {
   viewed: String
   strictViewed: String!
   view: Box
+  soonName: String
+  strictSoonName: String!
+  soon: Box
+  strictSoon: Box!
 }
 """
 
@@ -92,6 +97,7 @@ class BoxRecord:
     strict_tags: Any
     snake_raw: Any
     computed_raw: Any
+    soon_raw: Any = None
 
     @property
     def snake_value(self) -> Any:
@@ -144,6 +150,31 @@ def resolve_named(_source: Any, *_: Any) -> str:
     return "Box"
 
 
+# Futures handed out in this tick, settled together in the next one, as a loader settles
+# the futures of one batch.
+_batch: list[tuple[asyncio.Future[Any], Any]] = []
+
+
+def _settle_batch() -> None:
+    settled = list(_batch)
+    _batch.clear()
+    for future, value in settled:
+        if isinstance(value, Exception):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+
+def soon(value: Any) -> asyncio.Future[Any]:
+    """A future of `value` (raised, if it is an exception), settled in the next batch."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    if not _batch:
+        loop.call_soon(_settle_batch)
+    _batch.append((future, value))
+    return future
+
+
 def build_schema() -> GraphQLSchema:
     query = QueryType()
     for name in ("box", "strictBox", "boxes", "named"):
@@ -159,6 +190,16 @@ def build_schema() -> GraphQLSchema:
     box.fields["viewed"].resolve = resolve_viewed
     box.fields["strictViewed"].resolve = resolve_viewed
     box.fields["view"].resolve = resolve_view
+    # Resolvers returning futures, as a nested connection's does.
+    for name, attribute in (
+        ("soonName", "computed_raw"),
+        ("strictSoonName", "computed_raw"),
+        ("soon", "soon_raw"),
+        ("strictSoon", "soon_raw"),
+    ):
+        box.fields[name].resolve = lambda source, _info, _attribute=attribute: soon(
+            _raw(source, _attribute)
+        )
     return schema
 
 
@@ -209,6 +250,7 @@ def boxes(depth: int) -> st.SearchStrategy[Any]:
             "strict_tags": TAGS,
             "snake_raw": TEXT,
             "computed_raw": TEXT,
+            "soon_raw": mostly(child, st.none() | st.just(ValueError("a failed future"))),
         }
     )
     # Sources come as dicts and as records (frozen dataclasses, like app.records).
@@ -250,6 +292,55 @@ def wire(result: ExecutionResult) -> tuple[bytes, bytes]:
     return orjson.dumps(result.data), orjson.dumps(errors)
 
 
+_MISSING = object()
+
+
+def _null_root(path: list[Any], data: Any) -> tuple[Any, ...] | None:
+    """The shortest proper prefix of an error's path that is null in `data` (the position
+    a non-null error bubbled up to), or None when every proper prefix holds a value."""
+    value = data
+    for depth, key in enumerate(path[:-1]):
+        if value is None:
+            return tuple(path[:depth])
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return tuple(path[:-1]) if value is None else None
+
+
+def _by_null_root(result: ExecutionResult) -> dict[Any, list[bytes]]:
+    groups: dict[Any, list[bytes]] = {}
+    for error in result.errors or ():
+        formatted = error.formatted
+        root = _null_root(list(formatted.get("path") or ()), result.data)
+        groups.setdefault(root, []).append(orjson.dumps(formatted))
+    return groups
+
+
+def assert_same_response(fast: ExecutionResult, stock: ExecutionResult, where: Any = None) -> None:
+    """Byte-identical data and errors; or, where futures fail at different depths of one
+    request, byte-identical data and the same errors up to what scheduling decides.
+
+    When two errors race to null the same object (a non-null field fails while a sibling
+    still waits for a later future), which of them is reported, and in what order, depends
+    on how many steps each takes: graphql-core itself reports the sibling's error under a
+    list of three objects and not under a list of one
+    (`test_racing_failures_are_reported_within_the_object_they_null`). Then each position
+    that is null for an error must hold the same value in both responses and be explained
+    in both by at least one same error, and the errors outside such positions must be the
+    same."""
+    if wire(fast) == wire(stock):
+        return
+    assert orjson.dumps(fast.data) == orjson.dumps(stock.data), where
+    fast_groups, stock_groups = _by_null_root(fast), _by_null_root(stock)
+    assert sorted(fast_groups.get(None, [])) == sorted(stock_groups.get(None, [])), where
+    assert set(fast_groups) == set(stock_groups), where
+    for root, errors in fast_groups.items():
+        if root is not None:
+            assert set(errors) & set(stock_groups[root]), (where, root)
+
+
 @settings(
     max_examples=200,
     deadline=None,
@@ -260,7 +351,7 @@ async def test_fast_path_answers_as_graphql_core_does(operation: Any, root: Any)
     assert validate(SCHEMA, parse(operation.query)) == [], operation.query
     stock = await run(None, operation.query, operation.variables, root)
     fast = await run(FastExecutor, operation.query, operation.variables, root)
-    assert wire(fast) == wire(stock), operation.query
+    assert_same_response(fast, stock, operation.query)
 
 
 async def test_plain_subtrees_are_completed_directly_and_bad_ones_handed_back() -> None:
@@ -501,3 +592,89 @@ async def test_mixed_selections_keep_graphql_core_errors_and_bubbling() -> None:
     ]
     # `children`, `strictChildren`, `child` under `box`, and `strictChild` under each box.
     assert instances[-1].mixed_fields == 3 + 2
+
+
+async def test_futures_are_completed_as_graphql_core_awaits_them() -> None:
+    """Resolvers that return futures (a loader's) under lists and objects, resolving and
+    failing a batch later, in nullable and non-null positions, with futures below them:
+    completed in callbacks, with graphql-core's data, errors, paths, order and bubbling."""
+    instances: list[FastExecutor] = []
+
+    class Recorded(FastExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            instances.append(self)
+
+    failing = ValueError("the batch failed")
+
+    def box(computed: Any = "c", soon_raw: Any = None, **extra: Any) -> dict[str, Any]:
+        return {"name": "n", "strict_name": "s", "computed_raw": computed, "soon_raw": soon_raw}
+
+    inner = [box("a"), box(failing), box(None), box("d", soon_raw=box(failing))]
+    root = {
+        "box": box(soon_raw=box("deep", soon_raw=box("deeper"))),
+        "boxes": [
+            box(soon_raw=box("x")),
+            box(soon_raw=failing),
+            box(soon_raw=None),
+            box(soon_raw=box(None)),
+            box(soon_raw=box("y", soon_raw=box(failing))),
+        ],
+        "strictBox": {**box(), "children": inner, "strict_children": inner[:1]},
+    }
+    queries = [
+        "{ box { soonName soon { name soonName soon { strictSoonName } } } }",
+        "{ boxes { name soon { soonName strictSoonName soon { soonName } } } }",
+        "{ boxes { strictSoon { name strictSoonName } } }",
+        "{ strictBox { children { soonName strictSoonName } strictChildren { strictSoonName } } }",
+        "{ strictBox { children { soon { strictSoonName } } } boxes { soon { name } } }",
+    ]
+    for query in queries:
+        stock = await run(None, query, None, root)
+        fast = await run(Recorded, query, None, root)
+        assert wire(fast) == wire(stock), query
+        assert instances[-1].chained > 0, query
+    # The last query: errors of two batches, in the order they failed; the second bubbles
+    # up to the nullable `soon` of the fourth child.
+    assert [error.path for error in fast.errors or ()] == [
+        ["boxes", 1, "soon"],
+        ["strictBox", "children", 3, "soon", "strictSoonName"],
+    ]
+    assert fast.data is not None
+    assert fast.data["strictBox"]["children"][3] == {"soon": None}
+
+
+async def test_racing_failures_are_reported_within_the_object_they_null() -> None:
+    """A non-null field fails while its sibling still waits for a later future that fails
+    too. Which of the two errors is reported depends on scheduling: graphql-core reports
+    both under a list of three objects and only the first under a list of one; the fast
+    path reports both in either case. The data is the same, and so is the error that nulls
+    the object (see `assert_same_response`)."""
+    failing = ValueError("the batch failed")
+
+    def box(computed: Any, soon_raw: Any = None) -> dict[str, Any]:
+        return {"name": "n", "strict_name": "s", "computed_raw": computed, "soon_raw": soon_raw}
+
+    racing = box(failing, soon_raw=box(failing))
+    query = "{ boxes { strictSoonName soon { strictSoonName } } }"
+    reported: dict[tuple[str, int], list[Any]] = {}
+    for length in (1, 3):
+        items = [box("a", soon_raw=box("b")) for _ in range(length - 1)] + [racing]
+        root = {"boxes": items, "box": None, "strictBox": None}
+        stock = await run(None, query, None, root)
+        fast = await run(FastExecutor, query, None, root)
+        assert_same_response(fast, stock)
+        assert fast.data == {
+            "boxes": [{"strictSoonName": "a", "soon": {"strictSoonName": "b"}}] * (length - 1)
+            + [None]
+        }
+        last = length - 1
+        for name, result in (("stock", stock), ("fast", fast)):
+            reported[name, length] = [error.path for error in result.errors or ()]
+        assert ["boxes", last, "strictSoonName"] in reported["stock", length]
+        assert ["boxes", last, "strictSoonName"] in reported["fast", length]
+    assert reported["stock", 1] == [["boxes", 0, "strictSoonName"]]
+    assert sorted(reported["stock", 3]) == [
+        ["boxes", 2, "soon", "strictSoonName"],
+        ["boxes", 2, "strictSoonName"],
+    ]
