@@ -59,7 +59,7 @@ import dataclasses
 import datetime as dt
 import operator
 from asyncio import AbstractEventLoop, Future, ensure_future, get_running_loop
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from types import CoroutineType, GeneratorType
@@ -103,7 +103,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from graphql.pyutils.undefined import UndefinedType
 
-__all__ = ["FastExecutor", "source_only"]
+__all__ = ["FastExecutor", "loads_per_parent", "source_only"]
 
 Complete = Callable[[Any], Any]
 
@@ -317,9 +317,13 @@ Mixed = Callable[[Any, Path, Callable[[], _Info]], Any]
 # of its type.
 _MixedField = tuple[GraphQLField, Callable[[Any], Any], Mixed]
 
+# A resolver field whose value for each source comes from a loader (see `loads_per_parent`):
+# the field, and what prepares its load once per request.
+_LoaderField = tuple[GraphQLField, Callable[[Any, dict[str, Any]], Callable[[Any], Any]]]
+
 # One entry per response key: the field group and its pure completer, or its mixed
-# completer, or neither when graphql-core executes the field.
-_Plan = list[tuple[str, FieldDetailsList, Complete | None, _MixedField | None]]
+# completer, or its loader field, or none of them when graphql-core executes the field.
+_Plan = list[tuple[str, FieldDetailsList, Complete | None, _MixedField | None, _LoaderField | None]]
 
 # Directives that collect_fields has fully dealt with; any other (@stream) on a field keeps
 # the field on graphql-core's path.
@@ -331,6 +335,27 @@ _COLLECTED_DIRECTIVES = frozenset({"skip", "include"})
 # the node is kept so its id stays its own. Bounded: cleared when full.
 _LITERAL_ARGUMENTS: dict[int, tuple[FieldNode, GraphQLField, dict[str, Any]]] = {}
 _LITERAL_ARGUMENTS_SIZE = 4096
+
+
+# Resolvers marked with `loads_per_parent`, and what prepares their loads.
+_PER_PARENT: dict[Callable[..., Any], Callable[[Any, dict[str, Any]], Callable[[Any], Any]]] = {}
+
+
+def loads_per_parent(
+    prepare: Callable[[Any, dict[str, Any]], Callable[[Any], Any]],
+) -> Callable[[R], R]:
+    """Mark a resolver `resolve(source, info, **args)` that returns, for every source,
+    what `prepare(info, args)(source)` returns: a loader's future. `prepare` may use
+    only what is the same for every source of one field group in one request (the
+    context, the field nodes, the fragments, the variables, the coerced arguments), not
+    the path. The fast path then prepares once per field group and, for each source,
+    only loads; the resolver still serves graphql-core's path."""
+
+    def mark(resolve: R) -> R:
+        _PER_PARENT[resolve] = prepare
+        return resolve
+
+    return mark
 
 
 def _identity(value: Any) -> Any:
@@ -349,6 +374,14 @@ def _settle(out: Future[Any], ready: Future[Any]) -> None:
         out.set_exception(error)
     else:
         out.set_result(ready.result())
+
+
+def _cancel_with(awaited: Sequence[Future[Any]], out: Future[Any]) -> None:
+    """When `out` is cancelled, cancel what it was waiting on."""
+    if out.cancelled():
+        for future in awaited:
+            if not future.done():
+                future.cancel()
 
 
 def _refers(value: ValueNode) -> bool:
@@ -445,6 +478,10 @@ class FastExecutor(Executor[None]):
         self.pure_results = 0
         # Futures completed in callbacks rather than awaited in coroutines (see _chain).
         self.chained = 0
+        # `loads_per_parent` fields loaded without their resolver, and what each field
+        # group's load was prepared as: (group, load or None, pure completer or None).
+        self.loaded_fields = 0
+        self._prepared: dict[int, tuple[FieldDetailsList, Any, Complete | None]] = {}
         # Pure completers of resolver results, by the identities of their return type and
         # field group (both live for the request; kept so their ids stay theirs).
         self._result_completers: dict[
@@ -468,16 +505,19 @@ class FastExecutor(Executor[None]):
         direct = False
         for response_name, field_group in fields.items():
             mixed: _MixedField | None = None
+            loader: _LoaderField | None = None
             try:
                 complete = self._pure_field(parent_type, field_group)
                 if complete is None:
                     mixed = self._mixed_field(parent_type, field_group)
+                    if mixed is None:
+                        loader = self._loader_field(parent_type, field_group)
             except Exception:
                 # Whatever failed here (collecting a subtree), graphql-core meets it too
                 # and reports it where it belongs.
-                complete = mixed = None
-            direct = direct or complete is not None or mixed is not None
-            entries.append((response_name, field_group, complete, mixed))
+                complete = mixed = loader = None
+            direct = direct or complete is not None or mixed is not None or loader is not None
+            entries.append((response_name, field_group, complete, mixed, loader))
         plan = entries if direct else None
         self._plans[id(fields)] = (parent_type, fields, plan)
         return plan
@@ -606,6 +646,27 @@ class FastExecutor(Executor[None]):
                 return None
             return _abstract(resolve_type, return_type, completers)
         return None
+
+    def _loader_field(
+        self, parent_type: GraphQLObjectType, field_group: FieldDetailsList
+    ) -> _LoaderField | None:
+        """A field whose resolver is marked `loads_per_parent`, with no directive but
+        @skip/@include (collected already); None when graphql-core must execute it."""
+        field = self.schema.get_field(parent_type, field_group[0].node.name.value)
+        if field is None or field.resolve is None:
+            return None
+        prepare = _PER_PARENT.get(field.resolve)
+        if prepare is None:
+            return None
+        for details in field_group:
+            if details.fragment_variable_values is not None:
+                return None
+            directives = details.node.directives
+            if directives and any(
+                directive.name.value not in _COLLECTED_DIRECTIVES for directive in directives
+            ):
+                return None
+        return field, prepare
 
     def _mixed_field(
         self, parent_type: GraphQLObjectType, field_group: FieldDetailsList
@@ -811,7 +872,7 @@ class FastExecutor(Executor[None]):
         a coroutine."""
         if type(completed) is not Future:
             return self._await_completed(completed, return_type, field_group, path)
-        return self._chain(completed, _identity, return_type, field_group, path)
+        return self._chain(completed, _identity, return_type, field_group, path, own_source=True)
 
     async def _await_completed(
         self,
@@ -844,11 +905,18 @@ class FastExecutor(Executor[None]):
         return_type: GraphQLOutputType,
         field_group: FieldDetailsList,
         path: Path,
+        *,
+        own_source: bool,
     ) -> Future[Any]:
         """A future of `then(source's value)`, with an error from either handled as
         graphql-core handles the error of an awaited field: reported at `path`, None
         unless the type is non-null, when it is raised on. A `then` that returns an
-        awaitable is awaited in a task (graphql-core's own path for it)."""
+        awaitable is awaited in a task (graphql-core's own path for it).
+
+        Cancelling the future (a sibling failed first) cancels what it waits on, as
+        cancelling graphql-core's task would, so nothing below reports an error later;
+        but never a resolver's own future (`own_source` False): a loader sets the values
+        of a whole batch at once, and stops at one that was cancelled."""
         self.chained += 1
         out: Future[Any] = self._loop.create_future()
         handle_field_error = self.handle_field_error
@@ -873,10 +941,13 @@ class FastExecutor(Executor[None]):
             if is_awaitable(value):
                 task = ensure_future(self._await_completed(value, return_type, field_group, path))
                 task.add_done_callback(partial(_settle, out))
+                out.add_done_callback(partial(_cancel_with, (task,)))
                 return
             out.set_result(value)
 
         source.add_done_callback(done)
+        if own_source:
+            out.add_done_callback(partial(_cancel_with, (source,)))
         return out
 
     def _when_all(
@@ -909,6 +980,7 @@ class FastExecutor(Executor[None]):
 
         for future in futures:
             future.add_done_callback(done)
+        out.add_done_callback(partial(_cancel_with, futures))
         return out
 
     def _execute_mixed(
@@ -948,6 +1020,73 @@ class FastExecutor(Executor[None]):
             return None
         return completed
 
+    def _execute_loader_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_group: FieldDetailsList,
+        path: Path,
+        loader_field: _LoaderField,
+        position_context: None,
+    ) -> Any:
+        """graphql-core's `execute_field` for a `loads_per_parent` field: its arguments
+        are coerced and its load prepared once per field group, then each source only
+        loads, and the future's value is completed in a callback (see `_chain`). Anything
+        that raises on the way (arguments, the preparation, the load) sends the field to
+        graphql-core's `execute_field`, whose resolver call meets and reports it."""
+        if self.abort_signal is not None:
+            return self.execute_field(parent_type, source, field_group, path, position_context)
+        field, prepare = loader_field
+        prepared = self._prepared.get(id(field_group))
+        if prepared is None or prepared[0] is not field_group:
+            load: Callable[[Any], Any] | None
+            try:
+                info = self.build_resolve_info(field, to_nodes(field_group), parent_type, path)
+                first = field_group[0]
+                args = (
+                    self._argument_values(field, first)
+                    if field.args or first.node.arguments
+                    else {}
+                )
+                load = prepare(info, args)
+            except Exception:
+                load = None
+            try:
+                pure = self._pure_type(field.type, field_group)
+            except Exception:
+                pure = None
+            prepared = (field_group, load, pure)
+            self._prepared[id(field_group)] = prepared
+        _, load, pure = prepared
+        if load is None:
+            return self.execute_field(parent_type, source, field_group, path, position_context)
+        try:
+            future = load(source)
+        except Exception:
+            return self.execute_field(parent_type, source, field_group, path, position_context)
+        if type(future) is not Future:
+            # Not what the mark promised: graphql-core calls the resolver itself (a loader
+            # hands the same future out again for the same key).
+            return self.execute_field(parent_type, source, field_group, path, position_context)
+        self.loaded_fields += 1
+        return_type = field.type
+
+        def complete(value: Any) -> Any:
+            if pure is not None:
+                try:
+                    completed = pure(value)
+                except Exception:
+                    self.given_up += 1
+                else:
+                    self.pure_results += 1
+                    return completed
+            info = self.build_resolve_info(field, to_nodes(field_group), parent_type, path)
+            return super(FastExecutor, self).complete_value(
+                return_type, field_group, info, path, value, position_context
+            )
+
+        return self._chain(future, complete, return_type, field_group, path, own_source=False)
+
     # --- execution --------------------------------------------------------------------
 
     def execute_fields(
@@ -968,7 +1107,7 @@ class FastExecutor(Executor[None]):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_group, complete, mixed in plan:
+            for response_name, field_group, complete, mixed, loader in plan:
                 if complete is not None:
                     try:
                         results[response_name] = complete(source_value)
@@ -984,6 +1123,15 @@ class FastExecutor(Executor[None]):
                         field_group,
                         Path(path, response_name, parent_type.name),
                         mixed,
+                        position_context,
+                    )
+                elif loader is not None:
+                    result = self._execute_loader_field(
+                        parent_type,
+                        source_value,
+                        field_group,
+                        Path(path, response_name, parent_type.name),
+                        loader,
                         position_context,
                     )
                 else:
@@ -1165,6 +1313,7 @@ class FastExecutor(Executor[None]):
                     return_type,
                     field_details_list,
                     path,
+                    own_source=False,
                 )
 
             if self.is_awaitable(result):

@@ -11,11 +11,11 @@ import orjson
 from ariadne import ObjectType
 
 from app.context import Info, context_of
-from app.execution import source_only
+from app.execution import loads_per_parent, source_only
 from app.ids import encode_global_id
 from app.records import Agent
 from app.repositories import agent_resources, kernels
-from app.resolvers.connection import resolve_nested_connection
+from app.resolvers.connection import nested_by_id, resolve_nested_connection
 from app.resolvers.scalars import serialize_decimal
 
 agent = ObjectType("AgentV2")
@@ -57,11 +57,13 @@ def resolve_container_count(obj: Agent, info: Info) -> int | Awaitable[int]:
 
 
 @agent.field("kernels")
+@loads_per_parent(nested_by_id(kernels.CONNECTION))
 def resolve_kernels(obj: Agent, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
     return resolve_nested_connection(info, kernels.CONNECTION, args, obj.id)
 
 
 @agent.field("resourceSlots")
+@loads_per_parent(nested_by_id(agent_resources.CONNECTION))
 def resolve_resource_slots(obj: Agent, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
     return resolve_nested_connection(info, agent_resources.CONNECTION, args, obj.id)
 

@@ -160,26 +160,46 @@ async def resolve_connection(
     return connection
 
 
-def resolve_nested_connection(
-    info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any], parent: Any
-) -> Awaitable[dict[str, Any]]:
-    """A connection field under a parent object: its page is loaded with those of every
-    other parent in the request, through one loader per field group and arguments (one
-    statement). Synchronous: the page is requested before the resolver returns, and what
-    it returns is the loader's own future, with no coroutine around it."""
+def nested_loader(info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]) -> Any:
+    """The loader of a connection field under parent objects: the pages of every parent
+    in the request come from one statement, through one loader per field group and
+    arguments. The same field under each of 50 parents has the same arguments and
+    selection: they are checked, and its loader found, once per request. Keyed by the
+    identity of the field's nodes (a fragment's node can be grouped with different
+    siblings elsewhere, so the whole group); the entry keeps the nodes, so the ids stay
+    theirs."""
     context = context_of(info)
-    # The same field under each of 50 parents has the same arguments and selection: they
-    # are checked, and its loader found, once per request. Keyed by the identity of the
-    # field's nodes (a fragment's node can be grouped with different siblings elsewhere, so
-    # the whole group); the entry keeps the nodes, so the ids stay theirs.
     nodes = tuple(info.field_nodes)
     group = tuple(map(id, nodes))
     known = context.nested_connections.get(group)
     if known is not None and known[1] is spec and known[2] == args:
-        loader = known[3]
-    else:
-        fetch, key = _fetcher(info, spec, args)
-        loader = context.loaders.connection(key, fetch)
-        context.nested_connections[group] = (nodes, spec, dict(args), loader)
-    page: Awaitable[dict[str, Any]] = loader.load(parent)
+        return known[3]
+    fetch, key = _fetcher(info, spec, args)
+    loader = context.loaders.connection(key, fetch)
+    context.nested_connections[group] = (nodes, spec, dict(args), loader)
+    return loader
+
+
+def resolve_nested_connection(
+    info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any], parent: Any
+) -> Awaitable[dict[str, Any]]:
+    """A connection field under a parent object (see `nested_loader`). Synchronous: the
+    page is requested before the resolver returns, and what it returns is the loader's
+    own future, with no coroutine around it."""
+    page: Awaitable[dict[str, Any]] = nested_loader(info, spec, args).load(parent)
     return page
+
+
+def nested_by_id(spec: ConnectionSpec[Any]) -> Callable[[Info, dict[str, Any]], Any]:
+    """What `loads_per_parent` needs for a nested connection keyed by its parent's `id`:
+    the loader found once, then one load per parent."""
+
+    def prepare(info: Info, args: dict[str, Any]) -> Callable[[Any], Any]:
+        load = nested_loader(info, spec, args).load
+
+        def load_page(parent: Any) -> Any:
+            return load(parent.id)
+
+        return load_page
+
+    return prepare

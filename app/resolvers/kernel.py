@@ -8,11 +8,11 @@ from typing import Any
 from ariadne import ObjectType
 
 from app.context import Info, context_of
-from app.execution import source_only
+from app.execution import loads_per_parent, source_only
 from app.ids import encode_global_id
 from app.records import Agent, Kernel
 from app.repositories import resource_allocations
-from app.resolvers.connection import resolve_nested_connection
+from app.resolvers.connection import nested_by_id, resolve_nested_connection
 
 kernel = ObjectType("KernelV2")
 
@@ -71,5 +71,6 @@ async def resolve_agent(obj: Kernel, info: Info) -> Agent | None:
 
 
 @kernel.field("resourceAllocations")
+@loads_per_parent(nested_by_id(resource_allocations.CONNECTION))
 def resolve_resource_allocations(obj: Kernel, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
     return resolve_nested_connection(info, resource_allocations.CONNECTION, args, obj.id)

@@ -53,6 +53,7 @@ class Differential:
     mixed_fields: int = 0
     given_up: int = 0
     pure_results: int = 0
+    loaded_fields: int = 0
     compared: int = 0
 
     async def compare(
@@ -79,6 +80,7 @@ class Differential:
             self.mixed_fields += executor.mixed_fields
             self.given_up += executor.given_up
             self.pure_results += executor.pure_results
+            self.loaded_fields += executor.loaded_fields
         self.compared += 1
         body: dict[str, Any] = expected
         return body

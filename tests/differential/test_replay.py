@@ -95,12 +95,15 @@ async def test_the_nested_agents_query_is_mostly_built_directly(
     ID (a `source_only` resolver) and the status of every agent are built without
     graphql-core, each agent's slot page (its resolver's result: count and the whole edges
     list) is completed whole, the agents' `edges` list and each `node` above their
-    resolver fields are completed directly too, and nothing is handed back."""
+    resolver fields are completed directly too, and nothing is handed back. The slot
+    pages are loaded without calling their resolver 50 times: the loader is found once,
+    then each agent only loads."""
     body = await differential.compare(AGENTS_WITH_SLOTS)
     agents = body["data"]["agentsV2"]["edges"]
     assert len(agents) == 50
     assert differential.pure_fields == 2 * 50
     assert differential.pure_results == 50
+    assert differential.loaded_fields == 50
     assert differential.mixed_fields == 1 + 50
     assert differential.given_up == 0
 
