@@ -29,6 +29,15 @@ class RequestContext:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session, self.caller)
 
+    def release(self) -> None:
+        """Break the request's reference cycles once its response is built. A nested
+        connection's loader is kept here, and its batch function refers back to this
+        context: without this, every page, record and future of the request would wait
+        for the cyclic garbage collector (1,500 objects for a page of 100 kernels with
+        their allocations), instead of being freed at once."""
+        self.nested_connections.clear()
+        self.loaders.release()
+
 
 Info = GraphQLResolveInfo[RequestContext]
 

@@ -240,6 +240,7 @@ class GraphQLEndpoint:
         request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         started = time.perf_counter()
         session = self.database.session()
+        context: RequestContext | None = None
         timeout_s = self.settings.request_timeout_ms / 1000
         try:
             # The key lookup is inside the request timeout too: a slow database cannot hold a
@@ -291,6 +292,8 @@ class GraphQLEndpoint:
             return Response(orjson.dumps(result), status_code=500, media_type="application/json")
         finally:
             await session.close()
+            if context is not None:
+                context.release()
         errors = result.get("errors") or ()
         if result.get("data") is None and errors and all("path" not in e for e in errors):
             # A request error (e.g. variables that do not coerce): execution never started, so

@@ -63,6 +63,13 @@ class Loaders:
         )
         self._connections: dict[Hashable, DataLoader[Any, Any]] = {}
 
+    def release(self) -> None:
+        """Drop every cached value and loader (see RequestContext.release)."""
+        for loader in (*vars(self).values(), *self._connections.values()):
+            if isinstance(loader, DataLoader):
+                loader.clear_all()
+        self._connections.clear()
+
     def connection(
         self, key: Hashable, batch: Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
     ) -> DataLoader[Any, Any]:

@@ -31,10 +31,14 @@ class NotMigrated(RuntimeError):
 
 
 # Python's cyclic garbage collector, as a server wants it (each worker, once started): a
-# young generation 14x the default before a collection; the older generations keep their
+# young generation of 50,000 objects before a collection; the older generations keep their
 # default ratios, so cyclic garbage that survives into them is still collected within a
 # few thousand requests (rarer full collections let RSS grow by tens of MiB a minute).
-GC_THRESHOLDS = (10_000, 10, 10)
+# A page of 100 kernels with their allocations has more than 10,000 objects alive at once:
+# with a young generation of 10,000, every such request ran a collection that walked all
+# of them (~1 ms). Requests leave little cyclic garbage since RequestContext.release
+# (about 200 objects each), so a larger young generation holds little.
+GC_THRESHOLDS = (50_000, 10, 10)
 
 
 def tune_gc() -> None:

@@ -6,9 +6,11 @@ import gc
 from collections.abc import Iterator
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from app.main import GC_THRESHOLDS, create_app
+from app.records import Agent, AgentResourceSlot, Kernel, KernelResourceAllocation
 from app.settings import Settings
 
 
@@ -38,3 +40,40 @@ async def test_a_started_app_freezes_its_heap_and_collects_less_often(
         else:
             assert gc.get_threshold() == defaults
             assert gc.get_freeze_count() == 0
+
+
+NESTED = (
+    "{ agentsV2(first: 10) { edges { node { id resourceSlots(first: 5) { count edges { node "
+    "{ slotName capacity used } } } kernels(first: 5) { edges { node { id "
+    "resourceAllocations { edges { node { slotName requested } } } } } } } } } }"
+)
+
+
+@pytest.mark.usefixtures("demo_loaded")
+async def test_a_request_leaves_none_of_its_data_to_the_cyclic_collector(
+    client: httpx.AsyncClient,
+) -> None:
+    """Once a response is built, the request's cycles (a nested connection's loader kept
+    by the context whose batch function refers back to it, the executor's plans) are
+    broken: its records and pages are freed by reference counting, and what is left for
+    the cyclic collector holds no record, so a young collection has little to walk."""
+    await client.post("/graphql", json={"query": NESTED})  # warm: plans, statements
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        response = await client.post("/graphql", json={"query": NESTED})
+        gc.collect()
+        garbage = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    body = response.json()
+    assert "errors" not in body, body
+    edges = body["data"]["agentsV2"]["edges"]
+    assert edges
+    assert any(edge["node"]["kernels"]["edges"] for edge in edges)
+    records = {Agent, AgentResourceSlot, Kernel, KernelResourceAllocation}
+    left = sorted({type(item).__name__ for item in garbage if type(item) in records})
+    assert left == [], f"records left in reference cycles: {left}"
