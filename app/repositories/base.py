@@ -169,11 +169,12 @@ def from_row(
             if isinstance(value, (int, str, float)):
                 raw[position] = processor(value)
     if converters:
-        raw = list(raw)
+        if type(raw) is not list:
+            raw = list(raw)
         for name, convert in converters.items():
-            position = reads.index.get(name)
-            if position is not None:
-                raw[position] = convert(raw[position])
+            at = reads.index.get(name)
+            if at is not None:
+                raw[at] = convert(raw[at])
     if overrides or not reads.positional:
         fields = dict(zip(reads.names, raw, strict=True))
         fields.update(overrides)
