@@ -577,26 +577,32 @@ def _shaper(
     ordering, page = query.ordering, query.page
     terms = ordering.terms
 
-    def shape_one(rows_list: list[Any]) -> Slice[T]:
+    def readers(row: Any) -> tuple[Callable[[Any], Any], ...]:
+        # Read every row of one result alike: the column lookups are made once per result.
+        return tuple(column_reader(row, _KEY.format(i)) for i in range(len(terms)))
+
+    def shape_one(
+        rows_list: list[Any],
+        keys: Sequence[Callable[[Any], Any]] | None,
+        ordinal: Callable[[Any], Any] | None = None,
+        total_of: Callable[[Any], Any] | None = None,
+        opposite_of: Callable[[Any], Any] | None = None,
+    ) -> Slice[T]:
         total: int | None = None
         opposite = False
         if nested and rows_list:
-            total = rows_list[0][_TOTAL] if query.want_count else None
-            opposite = bool(rows_list[0][_OPPOSITE]) if probe_opposite else False
-            ordinal = column_reader(rows_list[0], _ORD)
+            assert ordinal is not None
+            total = total_of(rows_list[0]) if total_of is not None else None
+            opposite = bool(opposite_of(rows_list[0])) if opposite_of is not None else False
             rows_list = [row for row in rows_list if ordinal(row) is not None]
         has_more = len(rows_list) > page.size
         rows_list = rows_list[: page.size]
         if page.mode is Mode.BACKWARD:
             rows_list.reverse()
-        # Read every row of one result alike: the column lookups are made once.
-        keys = (
-            [column_reader(rows_list[0], _KEY.format(i)) for i in range(len(terms))]
-            if rows_list
-            else []
-        )
         items: list[tuple[T, str | None]]
-        if query.want_cursors:
+        if query.want_cursors and rows_list:
+            if keys is None:
+                keys = readers(rows_list[0])
             items = [
                 (to_record(row), encode_cursor(ordering, [key(row) for key in keys]))
                 for row in rows_list
@@ -609,12 +615,20 @@ def _shaper(
 
     def shape(fetched: Sequence[Any]) -> list[Slice[T]]:
         if not nested:
-            return [shape_one(list(fetched))]
+            return [shape_one(list(fetched), None)]
         grouped: list[list[Any]] = [[] for _ in range(groups)]
-        if fetched:
-            parent = column_reader(fetched[0], _PARENT)
-            for row in fetched:
-                grouped[parent(row) - 1].append(row)
-        return [shape_one(group) for group in grouped]
+        if not fetched:
+            return [shape_one(group, None) for group in grouped]
+        first = fetched[0]
+        parent = column_reader(first, _PARENT)
+        for row in fetched:
+            grouped[parent(row) - 1].append(row)
+        # Every row of the result has the page's columns (NULL where a parent has no
+        # rows), so one set of readers serves every group.
+        keys = readers(first) if query.want_cursors else None
+        ordinal = column_reader(first, _ORD)
+        total_of = column_reader(first, _TOTAL) if query.want_count else None
+        opposite_of = column_reader(first, _OPPOSITE) if probe_opposite else None
+        return [shape_one(group, keys, ordinal, total_of, opposite_of) for group in grouped]
 
     return shape

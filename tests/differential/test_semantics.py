@@ -30,6 +30,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app import execution
 from app.execution import FastExecutor, source_only
 from tests.differential.operations import Argument, operations
 
@@ -669,3 +670,29 @@ async def test_racing_failures_are_reported_as_graphql_core_reports_them() -> No
         reported[length] = [error.path for error in fast.errors or ()]
     assert reported[1] == [["boxes", 0, "strictSoonName"]]
     assert reported[3] == [["boxes", 2, "soon", "strictSoonName"], ["boxes", 2, "strictSoonName"]]
+
+
+async def test_shared_completers_are_compiled_to_the_same_answers() -> None:
+    """A document whose fields collect alike whatever the variables has its pure
+    completers compiled (one generated function per object and list item); one whose
+    `@include` takes a variable keeps the closures. Both answer as graphql-core does."""
+    leaf = {"name": "n", "strict_name": "s", "count": 3, "color": "RED", "tags": ["a", "b"]}
+    root = {"box": {**leaf, "children": [dict(leaf), None, {**leaf, "tags": None}]}}
+    static = "{ box { name count color tags children { strictName tags __typename } } }"
+    dynamic = (
+        "query Q($on: Boolean!) { box { name count @include(if: $on) color tags "
+        "children { strictName tags __typename } } }"
+    )
+    compiled_before = len(execution._COMPILED)
+    for query, variables in ((static, None), (dynamic, {"on": True})):
+        stock = await run(None, query, variables, root)
+        fast = await run(FastExecutor, query, variables, root)
+        assert wire(fast) == wire(stock), query
+        assert fast.errors is None
+    generated = [
+        compiled for original, compiled in execution._COMPILED.values() if compiled is not original
+    ]
+    assert generated
+    assert {fn.__code__.co_filename for fn in generated} == {"<slotgraph completer>"}
+    # Only the static document was compiled: one completer, the `box` field's result.
+    assert len(execution._COMPILED) == compiled_before + 1
