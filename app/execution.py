@@ -58,8 +58,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import operator
-from asyncio import AbstractEventLoop, Future, ensure_future, get_running_loop
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from asyncio import (
+    AbstractEventLoop,
+    CancelledError,
+    Future,
+    InvalidStateError,
+    ensure_future,
+    get_running_loop,
+)
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from types import CoroutineType, GeneratorType
@@ -543,7 +550,7 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _settle(out: Future[Any], ready: Future[Any]) -> None:
+def _settle(out: Any, ready: Any) -> None:
     """Pass a settled future's outcome on to `out` (unless `out` was cancelled meanwhile)."""
     if out.done():
         return
@@ -557,12 +564,84 @@ def _settle(out: Future[Any], ready: Future[Any]) -> None:
         out.set_result(ready.result())
 
 
-def _cancel_with(awaited: Sequence[Future[Any]], out: Future[Any]) -> None:
-    """When `out` is cancelled, cancel what it was waiting on."""
-    if out.cancelled():
-        for future in awaited:
-            if not future.done():
-                future.cancel()
+class _Pending:
+    """A value of the response not known yet (a loader's page, and the objects and lists
+    holding it), settled by whoever settles what it waits on. Unlike a Future, whatever
+    waits on it runs at once, in the same step: a page of 50 agents settles its whole
+    chain (the slot page, each agent, each edge, the list) when the loader's futures do,
+    not one event-loop round per level and per item. graphql-core awaits it where it
+    meets it (`__await__` hands it a future). Cancelling it cancels what it waits on
+    (`waits`), as cancelling graphql-core's task would."""
+
+    __slots__ = ("_callbacks", "_loop", "_state", "_value", "waits")
+
+    def __init__(self, loop: AbstractEventLoop) -> None:
+        self._loop = loop
+        self._state = 0  # 0 pending, 1 value, 2 error, 3 cancelled
+        self._value: Any = None
+        self._callbacks: list[Callable[[Any], None]] | None = []
+        self.waits: Sequence[Any] = ()
+
+    def done(self) -> bool:
+        return self._state != 0
+
+    def cancelled(self) -> bool:
+        return self._state == 3
+
+    def result(self) -> Any:
+        if self._state == 1:
+            return self._value
+        if self._state == 2:
+            raise self._value
+        if self._state == 3:
+            raise CancelledError
+        raise InvalidStateError("the value is not known yet")
+
+    def exception(self) -> BaseException | None:
+        if self._state == 3:
+            raise CancelledError
+        return self._value if self._state == 2 else None
+
+    def add_done_callback(self, callback: Callable[[Any], None]) -> None:
+        if self._callbacks is None:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def _settle(self, state: int, value: Any) -> None:
+        if self._state:
+            raise InvalidStateError("already settled")
+        self._state, self._value = state, value
+        callbacks, self._callbacks = self._callbacks, None
+        for callback in callbacks or ():
+            callback(self)
+
+    def set_result(self, value: Any) -> None:
+        self._settle(1, value)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._settle(2, error)
+
+    def cancel(self) -> bool:
+        if self._state:
+            return False
+        self._settle(3, None)
+        for awaited in self.waits:
+            if not awaited.done():
+                awaited.cancel()
+        return True
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        if not self._state:
+            future = self._loop.create_future()
+            self.add_done_callback(partial(_settle, future))
+            future.add_done_callback(self._cancelled_by)
+            yield from future
+        return self.result()
+
+    def _cancelled_by(self, future: Future[Any]) -> None:
+        if future.cancelled():
+            self.cancel()
 
 
 def _refers(value: ValueNode) -> bool:
@@ -1017,7 +1096,7 @@ class FastExecutor(Executor[None]):
             if not awaitable_indices:
                 return completed_results
             pending = [completed_results[index] for index in awaitable_indices]
-            if all(type(awaitable) is Future for awaitable in pending):
+            if all(type(awaitable) is _Pending for awaitable in pending):
 
                 def finish(values: list[Any]) -> list[Any]:
                     for index, sub_result in zip(awaitable_indices, values, strict=True):
@@ -1052,7 +1131,7 @@ class FastExecutor(Executor[None]):
         """`completed`, with an error reported at `path` as graphql-core reports it (None
         where the type is nullable, else raised on): a chained future for a future, else
         a coroutine."""
-        if type(completed) is not Future:
+        if type(completed) is not _Pending:
             return self._await_completed(completed, return_type, field_group, path)
         return self._chain(completed, _identity, return_type, field_group, path, own_source=True)
 
@@ -1074,22 +1153,24 @@ class FastExecutor(Executor[None]):
     # A nested connection's resolver returns its loader's future. graphql-core awaits it
     # in a coroutine, the object holding the field in another, and gathers the objects of
     # a list as tasks: for a page of 50 agents, 150 coroutines and 50 tasks, each a few
-    # microseconds to create and schedule. When every awaitable in play is a future, the
-    # same steps run as callbacks on chained futures instead: the same completion, the
-    # same error handling at the same paths, in the same order (a future's callbacks run
-    # in the order its values arrive, as the tasks waiting on them would), and the same
-    # cancellation of the rest when one fails, as graphql-core's `gather_with_cancel`.
+    # microseconds to create and schedule. When every awaitable in play is a future or a
+    # pending value of ours, the same steps run on `_Pending` values instead, settled in
+    # the step the loader's future settles: the same completion, the same error handling
+    # at the same paths, and the same cancellation of the rest when one fails, as
+    # graphql-core's `gather_with_cancel`. Errors of one batch are reported in the order
+    # of its values; when failures race across batches, the errors reported can differ
+    # from graphql-core's, whose own depend on its task scheduling (see the README).
 
     def _chain(
         self,
-        source: Future[Any],
+        source: Future[Any] | _Pending,
         then: Callable[[Any], Any],
         return_type: GraphQLOutputType,
         field_group: FieldDetailsList,
         path: Path,
         *,
         own_source: bool,
-    ) -> Future[Any]:
+    ) -> _Pending:
         """A future of `then(source's value)`, with an error from either handled as
         graphql-core handles the error of an awaited field: reported at `path`, None
         unless the type is non-null, when it is raised on. A `then` that returns an
@@ -1100,11 +1181,11 @@ class FastExecutor(Executor[None]):
         but never a resolver's own future (`own_source` False): a loader sets the values
         of a whole batch at once, and stops at one that was cancelled."""
         self.chained += 1
-        out: Future[Any] = self._loop.create_future()
+        out = _Pending(self._loop)
         handle_field_error = self.handle_field_error
         is_awaitable = self.is_awaitable
 
-        def done(ready: Future[Any]) -> None:
+        def done(ready: Any) -> None:
             if out.done():  # cancelled: a sibling failed first
                 return
             if ready.cancelled():
@@ -1121,37 +1202,42 @@ class FastExecutor(Executor[None]):
                     out.set_result(None)
                 return
             if is_awaitable(value):
-                task = ensure_future(self._await_completed(value, return_type, field_group, path))
-                task.add_done_callback(partial(_settle, out))
-                out.add_done_callback(partial(_cancel_with, (task,)))
+                awaited: Any = (
+                    self._guard(value, return_type, field_group, path)
+                    if type(value) is _Pending
+                    else ensure_future(self._await_completed(value, return_type, field_group, path))
+                )
+                out.waits = (awaited,)
+                awaited.add_done_callback(partial(_settle, out))
                 return
             out.set_result(value)
 
-        source.add_done_callback(done)
         if own_source:
-            out.add_done_callback(partial(_cancel_with, (source,)))
+            out.waits = (source,)
+        source.add_done_callback(done)
         return out
 
-    def _when_all(
-        self, futures: list[Future[Any]], finish: Callable[[list[Any]], Any]
-    ) -> Future[Any]:
+    def _when_all(self, futures: list[_Pending], finish: Callable[[list[Any]], Any]) -> _Pending:
         """A future of `finish(the futures' values)`: graphql-core's `gather_with_cancel`
         on futures. The first error is raised on at once and the futures still pending
         are cancelled; one future alone is awaited as it is (nothing to cancel)."""
-        out: Future[Any] = self._loop.create_future()
+        out = _Pending(self._loop)
+        out.waits = futures
         remaining = len(futures)
         several = remaining > 1
 
-        def done(ready: Future[Any]) -> None:
+        def done(ready: _Pending) -> None:
             nonlocal remaining
             if out.done():
                 return
             if ready.cancelled() or ready.exception() is not None:
+                # Settled before the rest is cancelled: a cancelled sibling calls back
+                # at once, and must find the outcome taken.
+                _settle(out, ready)
                 if several:
                     for future in futures:
                         if not future.done():
                             future.cancel()
-                _settle(out, ready)
                 return
             remaining -= 1
             if remaining == 0:
@@ -1162,7 +1248,6 @@ class FastExecutor(Executor[None]):
 
         for future in futures:
             future.add_done_callback(done)
-        out.add_done_callback(partial(_cancel_with, futures))
         return out
 
     def _execute_mixed(
@@ -1338,7 +1423,7 @@ class FastExecutor(Executor[None]):
         if not awaitable_fields:
             return results
         pending = [results[name] for name in awaitable_fields]
-        if all(type(awaitable) is Future for awaitable in pending):
+        if all(type(awaitable) is _Pending for awaitable in pending):
 
             def finish(values: list[Any]) -> dict[str, Any]:
                 results.update(zip(awaitable_fields, values, strict=True))

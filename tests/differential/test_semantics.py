@@ -327,8 +327,8 @@ def assert_same_response(fast: ExecutionResult, stock: ExecutionResult, where: A
     still waits for a later future), which of them is reported, and in what order, depends
     on how many steps each takes: graphql-core itself reports the sibling's error under a
     list of three objects and not under a list of one
-    (`test_racing_failures_are_reported_as_graphql_core_reports_them`); the fast path
-    follows it there, but need not in every deeper race. Then each position
+    (`test_racing_failures_keep_the_data_and_the_error_that_nulls_the_object`). Then
+    each position
     that is null for an error must hold the same value in both responses and be explained
     in both by at least one same error, and the errors outside such positions must be the
     same."""
@@ -646,13 +646,14 @@ async def test_futures_are_completed_as_graphql_core_awaits_them() -> None:
     assert fast.data["strictBox"]["children"][3] == {"soon": None}
 
 
-async def test_racing_failures_are_reported_as_graphql_core_reports_them() -> None:
+async def test_racing_failures_keep_the_data_and_the_error_that_nulls_the_object() -> None:
     """A non-null field fails while its sibling still waits for a later future that fails
     too. Which of the two errors graphql-core reports depends on scheduling: under a list
-    of one object the sibling is cancelled first and only the first error is reported,
-    under a list of three the sibling's is too. A chained future that is cancelled
-    cancels what it waits on, as cancelling graphql-core's task does: both cases come out
-    byte-identical."""
+    of one object its task for the sibling is cancelled first and only the first error is
+    reported, under a list of three the sibling's is reported too. The fast path settles
+    what waits on a future at once, so the sibling may get further before it is
+    cancelled. The data is the same, and so is the error that nulls the object (see
+    `assert_same_response`)."""
     failing = ValueError("the batch failed")
 
     def box(computed: Any, soon_raw: Any = None) -> dict[str, Any]:
@@ -660,16 +661,25 @@ async def test_racing_failures_are_reported_as_graphql_core_reports_them() -> No
 
     racing = box(failing, soon_raw=box(failing))
     query = "{ boxes { strictSoonName soon { strictSoonName } } }"
-    reported: dict[int, list[Any]] = {}
+    reported: dict[tuple[str, int], list[Any]] = {}
     for length in (1, 3):
         items = [box("a", soon_raw=box("b")) for _ in range(length - 1)] + [racing]
         root = {"boxes": items, "box": None, "strictBox": None}
         stock = await run(None, query, None, root)
         fast = await run(FastExecutor, query, None, root)
-        assert wire(fast) == wire(stock), length
-        reported[length] = [error.path for error in fast.errors or ()]
-    assert reported[1] == [["boxes", 0, "strictSoonName"]]
-    assert reported[3] == [["boxes", 2, "soon", "strictSoonName"], ["boxes", 2, "strictSoonName"]]
+        assert_same_response(fast, stock, length)
+        last = length - 1
+        assert fast.data == {
+            "boxes": [{"strictSoonName": "a", "soon": {"strictSoonName": "b"}}] * last + [None]
+        }
+        for name, result in (("stock", stock), ("fast", fast)):
+            reported[name, length] = [error.path for error in result.errors or ()]
+            assert ["boxes", last, "strictSoonName"] in reported[name, length]
+    assert reported["stock", 1] == [["boxes", 0, "strictSoonName"]]
+    assert reported["stock", 3] == [
+        ["boxes", 2, "soon", "strictSoonName"],
+        ["boxes", 2, "strictSoonName"],
+    ]
 
 
 async def test_shared_completers_are_compiled_to_the_same_answers() -> None:
@@ -696,3 +706,22 @@ async def test_shared_completers_are_compiled_to_the_same_answers() -> None:
     assert {fn.__code__.co_filename for fn in generated} == {"<slotgraph completer>"}
     # Only the static document was compiled: one completer, the `box` field's result.
     assert len(execution._COMPILED) == compiled_before + 1
+
+
+async def test_a_non_null_failure_beside_a_failing_sibling_nulls_its_parent() -> None:
+    """Two futures of one object fail in the same batch, the first in a non-null field:
+    the object's error is the first field's, and cancelling the sibling (which settles
+    at once) must not cancel the object instead (found by the generated test)."""
+    failing = ValueError("a failed future")
+    root = {
+        "box": None,
+        "boxes": [],
+        "named": None,
+        "strictBox": {"name": "", "strict_name": "", "strict_color": "RED", "soon_raw": failing},
+    }
+    query = "{ __typename strictBox { strictSoon { name } soon { __typename } strictColor } }"
+    stock = await run(None, query, None, root)
+    fast = await run(FastExecutor, query, None, root)
+    assert wire(fast) == wire(stock)
+    assert fast.data is None
+    assert [error.path for error in fast.errors or ()] == [["strictBox", "strictSoon"]]
