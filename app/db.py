@@ -338,7 +338,9 @@ class RequestSession:
 
     def __init__(self, database: Database, *, acquire_timeout_s: float | None = None) -> None:
         self._database = database
-        self._connection: _Connection | None = None
+        # The backend's own connection, not `databases`' Connection around it: statements
+        # are already taken in turn here, so its locks and counters are only overhead.
+        self._connection: PostgresConnection | None = None
         self._lock = asyncio.Lock()
         self._closed = False
         self._acquire_timeout_s = acquire_timeout_s
@@ -348,7 +350,7 @@ class RequestSession:
         self.statements = 0
 
     @asynccontextmanager
-    async def _statement(self) -> AsyncIterator[_Connection]:
+    async def _statement(self) -> AsyncIterator[PostgresConnection]:
         """One statement's turn on the request's connection: taken in order, refused once
         the request has ended, counted, cancellable, and with its faults translated."""
         async with self._lock:
@@ -385,28 +387,29 @@ class RequestSession:
             return await self._run(connection, prepared)
 
     async def _run(
-        self, connection: _Connection, prepared: tuple[str, list[Any], Any, Any]
+        self, connection: PostgresConnection, prepared: tuple[str, list[Any], Any, Any]
     ) -> Sequence[Row]:
         sql, args, result_columns, column_maps = prepared
-        backend = cast(PostgresConnection, connection._connection)
-        rows = await backend.raw_connection.fetch(sql, *args)
-        dialect = backend._dialect
+        rows = await connection.raw_connection.fetch(sql, *args)
+        dialect = connection._dialect
         return [_Record(row, result_columns, dialect, column_maps) for row in rows]
 
-    async def _fetch_all(self, connection: _Connection, query: ClauseElement) -> Sequence[Row]:
+    async def _fetch_all(
+        self, connection: PostgresConnection, query: ClauseElement
+    ) -> Sequence[Row]:
         """What `databases`' fetch_all does, with the SQL text of a known shape reused."""
         prepared = self._database.statements.prepare(query)
         if prepared is None:
             return await connection.fetch_all(query)
         return await self._run(connection, prepared)
 
-    async def _acquire(self) -> _Connection:
+    async def _acquire(self) -> PostgresConnection:
         """A pool connection, or ServiceUnavailable when none is free in time: a request
         waiting on a drained pool is told to retry instead of hanging."""
-        connection = self._database.connection()
+        connection = cast(PostgresConnection, self._database._pool._backend.connection())
         try:
             async with asyncio.timeout(self._acquire_timeout_s):
-                await connection.__aenter__()
+                await connection.acquire()
         except TimeoutError:
             raise ServiceUnavailable(
                 "No database connection became free in time (pool timeout); retry the request."
@@ -430,7 +433,7 @@ class RequestSession:
             connection, self._connection = self._connection, None
         if connection is not None:
             try:
-                await connection.__aexit__(None, None, None)
+                await connection.release()
             except Exception:
                 # The pool discards a connection it cannot reset; the request is answered.
                 log.exception("releasing a request's database connection failed")

@@ -4,7 +4,7 @@ becomes one SQL statement. Built per request because aiodataloader binds the run
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Hashable
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 from uuid import UUID
 
@@ -33,35 +33,51 @@ async def _absent(keys: list[Any]) -> list[Any]:
 
 
 class Loaders:
-    """Every loader answers for one caller: what it may not see is absent (None)."""
+    """Every loader answers for one caller: what it may not see is absent (None). Each is
+    made on first use: most requests need one or two of them, and a DataLoader binds the
+    running loop when it is made."""
 
     def __init__(self, session: RequestSession, caller: Caller) -> None:
-        self.slot_type: DataLoader[str, ResourceSlotType | None] = DataLoader(
-            partial(resource_slot_types.fetch_by_names, session)
-        )
-        # Agents (and their slots) are all or nothing by role: for the others no statement
-        # runs at all.
-        sees_agents = caller.sees_agents
-        self.agent: DataLoader[str, Agent | None] = DataLoader(
-            partial(agents.fetch_by_ids, session) if sees_agents else _absent
-        )
-        self.agent_slot: DataLoader[tuple[str, str], AgentResourceSlot | None] = DataLoader(
-            partial(agent_resources.fetch_by_keys, session) if sees_agents else _absent
-        )
-        self.kernel: DataLoader[UUID, Kernel | None] = DataLoader(
-            partial(kernels.fetch_by_ids, session, caller)
-        )
-        self.allocation: DataLoader[tuple[UUID, str], KernelResourceAllocation | None] = DataLoader(
-            partial(resource_allocations.fetch_by_keys, session, caller)
-        )
-        # Reached only through an AgentV2 object, which only superadmins ever get.
-        self.agent_slots: DataLoader[str, list[AgentResourceSlot]] = DataLoader(
-            partial(agent_resources.fetch_by_agents, session)
-        )
-        self.container_count: DataLoader[str, int] = DataLoader(
-            partial(agents.container_counts, session)
-        )
+        self._session = session
+        self._caller = caller
         self._connections: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    @cached_property
+    def slot_type(self) -> DataLoader[str, ResourceSlotType | None]:
+        return DataLoader(partial(resource_slot_types.fetch_by_names, self._session))
+
+    # Agents (and their slots) are all or nothing by role: for the others no statement
+    # runs at all.
+
+    @cached_property
+    def agent(self) -> DataLoader[str, Agent | None]:
+        sees = self._caller.sees_agents
+        return DataLoader(partial(agents.fetch_by_ids, self._session) if sees else _absent)
+
+    @cached_property
+    def agent_slot(self) -> DataLoader[tuple[str, str], AgentResourceSlot | None]:
+        sees = self._caller.sees_agents
+        return DataLoader(
+            partial(agent_resources.fetch_by_keys, self._session) if sees else _absent
+        )
+
+    @cached_property
+    def kernel(self) -> DataLoader[UUID, Kernel | None]:
+        return DataLoader(partial(kernels.fetch_by_ids, self._session, self._caller))
+
+    @cached_property
+    def allocation(self) -> DataLoader[tuple[UUID, str], KernelResourceAllocation | None]:
+        return DataLoader(partial(resource_allocations.fetch_by_keys, self._session, self._caller))
+
+    # Reached only through an AgentV2 object, which only superadmins ever get.
+
+    @cached_property
+    def agent_slots(self) -> DataLoader[str, list[AgentResourceSlot]]:
+        return DataLoader(partial(agent_resources.fetch_by_agents, self._session))
+
+    @cached_property
+    def container_count(self) -> DataLoader[str, int]:
+        return DataLoader(partial(agents.container_counts, self._session))
 
     def release(self) -> None:
         """Drop every cached value and loader (see RequestContext.release)."""
