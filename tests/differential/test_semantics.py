@@ -713,7 +713,7 @@ async def test_a_non_null_failure_beside_a_failing_sibling_nulls_its_parent() ->
     the object's error is the first field's, and cancelling the sibling (which settles
     at once) must not cancel the object instead (found by the generated test)."""
     failing = ValueError("a failed future")
-    root = {
+    root: dict[str, Any] = {
         "box": None,
         "boxes": [],
         "named": None,
