@@ -1187,6 +1187,8 @@ class FastExecutor(Executor[None]):
 
         def done(ready: Any) -> None:
             if out.done():  # cancelled: a sibling failed first
+                if not ready.cancelled():
+                    ready.exception()  # retrieved: asyncio would log it as lost
                 return
             if ready.cancelled():
                 out.cancel()
