@@ -69,12 +69,6 @@ class Loaders:
     def allocation(self) -> DataLoader[tuple[UUID, str], KernelResourceAllocation | None]:
         return DataLoader(partial(resource_allocations.fetch_by_keys, self._session, self._caller))
 
-    # Reached only through an AgentV2 object, which only superadmins ever get.
-
-    @cached_property
-    def agent_slots(self) -> DataLoader[str, list[AgentResourceSlot]]:
-        return DataLoader(partial(agent_resources.fetch_by_agents, self._session))
-
     @cached_property
     def container_count(self) -> DataLoader[str, int]:
         return DataLoader(partial(agents.container_counts, self._session))
