@@ -518,6 +518,20 @@ _Plan = list[tuple[str, FieldDetailsList, Complete | None, _MixedField | None, _
 _COLLECTED_DIRECTIVES = frozenset({"skip", "include"})
 
 
+def _only_collected(field_group: FieldDetailsList) -> bool:
+    """Whether the field's nodes carry nothing the field collection has not dealt with:
+    no fragment variables, no directive but @skip/@include."""
+    for details in field_group:
+        if details.fragment_variable_values is not None:
+            return False
+        directives = details.node.directives
+        if directives and any(
+            directive.name.value not in _COLLECTED_DIRECTIVES for directive in directives
+        ):
+            return False
+    return True
+
+
 # Coerced arguments of field nodes whose arguments are all literals, shared by the requests
 # of a cached document: they coerce to the same values every time. Keyed by node identity;
 # the node is kept so its id stays its own. Bounded: cleared when full.
@@ -919,14 +933,8 @@ class FastExecutor(Executor[None]):
         prepare = _PER_PARENT.get(field.resolve)
         if prepare is None:
             return None
-        for details in field_group:
-            if details.fragment_variable_values is not None:
-                return None
-            directives = details.node.directives
-            if directives and any(
-                directive.name.value not in _COLLECTED_DIRECTIVES for directive in directives
-            ):
-                return None
+        if not _only_collected(field_group):
+            return None
         return field, prepare
 
     def _mixed_field(
@@ -945,14 +953,8 @@ class FastExecutor(Executor[None]):
         field = self.schema.get_field(parent_type, field_name)
         if field is None or field.args:
             return None
-        for details in field_group:
-            if details.fragment_variable_values is not None:
-                return None
-            directives = details.node.directives
-            if directives and any(
-                directive.name.value not in _COLLECTED_DIRECTIVES for directive in directives
-            ):
-                return None
+        if not _only_collected(field_group):
+            return None
         attribute = self._attribute(field, field_name)
         reader: Callable[[Any], Any]
         if attribute is not None:
