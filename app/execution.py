@@ -560,6 +560,10 @@ def loads_per_parent(
     return mark
 
 
+# What `_complete_purely` returns when graphql-core must complete the value.
+_NOT_PURE: Any = object()
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -1322,13 +1326,7 @@ class FastExecutor(Executor[None]):
                 load = prepare(info, args)
             except Exception:
                 load = None
-            try:
-                pure = self._pure_type(field.type, field_group)
-                if pure is not None and self._static:
-                    pure = _compiled(pure, source=False)
-            except Exception:
-                pure = None
-            prepared = (field_group, load, pure)
+            prepared = (field_group, load, self._result_completer(field.type, field_group))
             self._prepared[id(field_group)] = prepared
         _, load, pure = prepared
         if load is None:
@@ -1345,14 +1343,9 @@ class FastExecutor(Executor[None]):
         return_type = field.type
 
         def complete(value: Any) -> Any:
-            if pure is not None:
-                try:
-                    completed = pure(value)
-                except Exception:
-                    self.given_up += 1
-                else:
-                    self.pure_results += 1
-                    return completed
+            completed = self._complete_purely(pure, value)
+            if completed is not _NOT_PURE:
+                return completed
             info = self.build_resolve_info(field, to_nodes(field_group), parent_type, path)
             return super(FastExecutor, self).complete_value(
                 return_type, field_group, info, path, value, position_context
@@ -1460,29 +1453,45 @@ class FastExecutor(Executor[None]):
         list of nodes). A pure completer has no side effects: when it gives up, graphql-core
         completes the value from the start, exactly."""
         if self._enabled:
-            key = (id(return_type), id(field_details_list))
-            cached = self._result_completers.get(key)
-            if cached is not None and cached[0] is return_type and cached[1] is field_details_list:
-                complete = cached[2]
-            else:
-                try:
-                    complete = self._pure_type(return_type, field_details_list)
-                    if complete is not None and self._static:
-                        complete = _compiled(complete, source=False)
-                except Exception:
-                    complete = None  # graphql-core meets the problem and reports it
-                self._result_completers[key] = (return_type, field_details_list, complete)
-            if complete is not None:
-                try:
-                    completed = complete(result)
-                except Exception:
-                    self.given_up += 1
-                else:
-                    self.pure_results += 1
-                    return completed
+            completed = self._complete_purely(
+                self._result_completer(return_type, field_details_list), result
+            )
+            if completed is not _NOT_PURE:
+                return completed
         return super().complete_value(
             return_type, field_details_list, info, path, result, position_context
         )
+
+    def _result_completer(
+        self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList
+    ) -> Complete | None:
+        """The pure completer of a resolver's whole result (compiled when shared), once per
+        request and field group; None when graphql-core must complete it."""
+        key = (id(return_type), id(field_details_list))
+        cached = self._result_completers.get(key)
+        if cached is not None and cached[0] is return_type and cached[1] is field_details_list:
+            return cached[2]
+        try:
+            complete = self._pure_type(return_type, field_details_list)
+            if complete is not None and self._static:
+                complete = _compiled(complete, source=False)
+        except Exception:
+            complete = None  # graphql-core meets the problem and reports it
+        self._result_completers[key] = (return_type, field_details_list, complete)
+        return complete
+
+    def _complete_purely(self, complete: Complete | None, value: Any) -> Any:
+        """`complete(value)`, counted; `_NOT_PURE` when there is no pure completer or it
+        gives up (graphql-core then completes the value from the start)."""
+        if complete is None:
+            return _NOT_PURE
+        try:
+            completed = complete(value)
+        except Exception:
+            self.given_up += 1
+            return _NOT_PURE
+        self.pure_results += 1
+        return completed
 
     async def complete_awaitable_value(
         self,
