@@ -547,11 +547,14 @@ def loads_per_parent(
     prepare: Callable[[Any, dict[str, Any]], Callable[[Any], Any]],
 ) -> Callable[[R], R]:
     """Mark a resolver `resolve(source, info, **args)` that returns, for every source,
-    what `prepare(info, args)(source)` returns: a loader's future. `prepare` may use
+    what `prepare(info, args)(source)` returns: a loader's future, or the value itself
+    when it is known already (never another awaitable). `prepare` may use
     only what is the same for every source of one field group in one request (the
     context, the field nodes, the fragments, the variables, the coerced arguments), not
-    the path. The fast path then prepares once per field group and, for each source,
-    only loads; the resolver still serves graphql-core's path."""
+    the path. Loading twice for one source must hand out the same future (a loader's
+    cache): a list that the fast path hands back is loaded again. The fast path then
+    prepares once per field group and, for each source, only loads; the resolver still
+    serves graphql-core's path."""
 
     def mark(resolve: R) -> R:
         _PER_PARENT[resolve] = prepare
@@ -729,6 +732,92 @@ def _directives(root: Node) -> list[DirectiveNode]:
     return found
 
 
+# --- lists completed in one batch ---------------------------------------------------------
+#
+# A page of 100 kernels, each with its allocations from a loader, went through the machinery
+# above once per kernel: `execute_fields` for the edge and for the node, the loader field's
+# chained value, the node's and the edge's pending values, and the list's. When every field
+# below a list's items is pure, a default-resolved object, or a `loads_per_parent` field, the
+# list is built in one pass instead: each item's dict is filled directly, each loader field
+# only loads (a hole in its dict), and one pending value waits for all the holes; when they
+# are loaded each hole gets its value's pure completion. Anything the pass does not take as
+# it is - a source that is not a record or dict, a null in a non-null position, a raising
+# read, a failed or unusual load, a value its completer gives up on - sends the whole list
+# back to the item-by-item path from the start. Nothing was reported or returned before
+# that, and the loads it made are in the loaders' caches, so the item-by-item path meets the
+# same futures and reports what it always reports.
+
+_BATCH_PURE, _BATCH_OBJECT, _BATCH_LOAD = 0, 1, 2
+# (kind, response key, pure completer | reader | _BatchLoad, non-null, sub-plan)
+_BatchPlan = list[tuple[int, str, Any, bool, Any]]
+# (the dict, its key, the loader's future, the completer of the loaded value)
+_Hole = tuple[dict[str, Any], str, Future[Any], Complete]
+
+
+class _BatchLoad:
+    """A `loads_per_parent` field in a batch plan; its load and completer are the field
+    group's, prepared once per request (see `FastExecutor._prepare_load`)."""
+
+    __slots__ = ("complete", "field_group", "load", "loader_field", "name", "parent_type")
+
+    def __init__(
+        self,
+        parent_type: GraphQLObjectType,
+        field_group: FieldDetailsList,
+        loader_field: _LoaderField,
+        name: str,
+    ) -> None:
+        self.parent_type = parent_type
+        self.field_group = field_group
+        self.loader_field = loader_field
+        self.name = name
+        self.load: Callable[[Any], Any] = _identity
+        self.complete: Complete = _identity
+
+
+def _fill(plan: _BatchPlan, source: Any, holes: list[_Hole]) -> dict[str, Any]:
+    """One object of a batch: its pure fields completed, its objects filled, a hole per
+    loader field. Raises (`_GiveUp` or what a read raised) where the batch cannot go on."""
+    if not _inert_source(type(source)):
+        raise _GiveUp
+    result: dict[str, Any] = {}
+    for kind, name, use, non_null, sub in plan:
+        if kind == _BATCH_PURE:
+            result[name] = use(source)
+        elif kind == _BATCH_OBJECT:
+            value = use(source)
+            if value is None:
+                if non_null:
+                    raise _GiveUp
+                result[name] = None
+            else:
+                result[name] = _fill(sub, value, holes)
+        else:
+            loaded = use.load(source)
+            if type(loaded) is Future:
+                result[name] = None  # the key's place in the response; filled when loaded
+                holes.append((result, name, loaded, use.complete))
+            else:  # known already (a pure completer refuses anything awaitable)
+                result[name] = use.complete(loaded)
+    return result
+
+
+def _seen(future: Future[Any]) -> None:
+    """Mark a settled future's error as seen (asyncio would log it as lost)."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _retrieve(holes: list[_Hole]) -> None:
+    """The holes' errors are seen, now or when they settle: a batch handed back is not
+    the only one to wait on its loads."""
+    for _, _, future, _ in holes:
+        if future.done():
+            _seen(future)
+        else:
+            future.add_done_callback(_seen)
+
+
 class FastExecutor(Executor[None]):
     """graphql-core's executor, with plain subtrees completed directly (see the module
     docstring). Pass it as Ariadne's `execution_context_class`."""
@@ -760,6 +849,10 @@ class FastExecutor(Executor[None]):
         # group's load was prepared as: (group, load or None, pure completer or None).
         self.loaded_fields = 0
         self._prepared: dict[int, tuple[FieldDetailsList, Any, Complete | None]] = {}
+        # List items completed in one batch, and batches handed back to the item-by-item
+        # path (see `_batch_items`).
+        self.batched_items = 0
+        self.batch_fallbacks = 0
         # Pure completers of resolver results, by the identities of their return type and
         # field group (both live for the request; kept so their ids stay theirs).
         self._result_completers: dict[
@@ -1040,6 +1133,7 @@ class FastExecutor(Executor[None]):
         list or tuple, with the same awaitable structure and error handling."""
         position_context = None
         executor = self
+        batch = self._batch_items(item_type, field_group)
 
         def complete_list(value: Any, path: Path, info: Callable[[], _Info]) -> Any:
             if value is None:
@@ -1049,6 +1143,11 @@ class FastExecutor(Executor[None]):
                 return executor.complete_value(
                     list_type, field_group, info(), path, value, position_context
                 )
+            if batch is not None and executor.abort_signal is None:
+                return batch(value, path, partial(complete_items, value, path, info))
+            return complete_items(value, path, info)
+
+        def complete_items(value: Any, path: Path, info: Callable[[], _Info]) -> Any:
             is_awaitable = executor.is_awaitable
             completed_results: list[Any] = []
             append_completed = completed_results.append
@@ -1126,6 +1225,164 @@ class FastExecutor(Executor[None]):
             return get_completed_results()
 
         return complete_list
+
+    def _batch_items(
+        self, item_type: GraphQLOutputType, field_group: FieldDetailsList
+    ) -> Callable[[Sequence[Any], Path, Callable[[], Any]], Any] | None:
+        """What completes a whole list of `item_type` in one batch (see `_fill`), with
+        `fallback` (the item-by-item path) taking over where the batch cannot; None when
+        the items' selection holds anything but pure fields, default-resolved objects and
+        loader fields, or no loader field at all."""
+        non_null = is_non_null_type(item_type)
+        object_type = cast(Any, item_type).of_type if non_null else item_type
+        if not is_object_type(object_type):
+            return None
+        loads: list[_BatchLoad] = []
+        try:
+            plan = self._batch_object(object_type, field_group, loads)
+        except Exception:
+            return None  # collecting failed: graphql-core meets it and reports it
+        if plan is None or not loads:
+            return None
+        return partial(self._run_batch, plan, loads, non_null)
+
+    def _batch_object(
+        self, object_type: GraphQLObjectType, field_group: FieldDetailsList, loads: list[_BatchLoad]
+    ) -> _BatchPlan | None:
+        if object_type.name.startswith("__"):
+            return None
+        grouped = self._subfields(object_type, field_group)
+        if grouped is None:
+            return None
+        plan: _BatchPlan = []
+        for response_name, sub_group in grouped.items():
+            complete = self._pure_field(object_type, sub_group)
+            if complete is not None:
+                if self._static:
+                    complete = _compiled(complete, source=True)
+                plan.append((_BATCH_PURE, response_name, complete, False, None))
+                continue
+            loader = self._loader_field(object_type, sub_group)
+            if loader is not None:
+                if self._result_completer(loader[0].type, sub_group) is None:
+                    return None  # its values need graphql-core (resolvers below them)
+                entry = _BatchLoad(object_type, sub_group, loader, response_name)
+                loads.append(entry)
+                plan.append((_BATCH_LOAD, response_name, entry, False, None))
+                continue
+            nested = self._batch_field(object_type, sub_group, loads)
+            if nested is None:
+                return None
+            reader, non_null, sub_plan = nested
+            plan.append((_BATCH_OBJECT, response_name, reader, non_null, sub_plan))
+        return plan
+
+    def _batch_field(
+        self, parent_type: GraphQLObjectType, field_group: FieldDetailsList, loads: list[_BatchLoad]
+    ) -> tuple[Callable[[Any], Any], bool, _BatchPlan] | None:
+        """A default-resolved (or `source_only`) field without arguments whose type is an
+        object type, possibly non-null: its reader, whether it is non-null, its plan."""
+        first = field_group[0].node
+        field_name = first.name.value
+        if field_name.startswith("__") or first.arguments:
+            return None
+        field = self.schema.get_field(parent_type, field_name)
+        if field is None or field.args or not _only_collected(field_group):
+            return None
+        attribute = self._attribute(field, field_name)
+        reader: Callable[[Any], Any]
+        if attribute is not None:
+            reader = _attribute_reader(attribute)
+        elif field.resolve in _SOURCE_ONLY:
+            reader = _computed_reader(field.resolve)
+        else:
+            return None
+        field_type: Any = field.type
+        non_null = is_non_null_type(field_type)
+        object_type = field_type.of_type if non_null else field_type
+        if not is_object_type(object_type):
+            return None
+        sub_plan = self._batch_object(object_type, field_group, loads)
+        return None if sub_plan is None else (reader, non_null, sub_plan)
+
+    def _run_batch(
+        self,
+        plan: _BatchPlan,
+        loads: list[_BatchLoad],
+        non_null: bool,
+        values: Sequence[Any],
+        path: Path,
+        fallback: Callable[[], Any],
+    ) -> Any:
+        first = path.add_key(0, None)
+        for entry in loads:
+            load, complete = self._prepare_load(
+                entry.parent_type,
+                entry.field_group,
+                Path(first, entry.name, entry.parent_type.name),
+                entry.loader_field,
+            )
+            if load is None or complete is None:  # preparing it raised
+                self.batch_fallbacks += 1
+                return fallback()
+            entry.load, entry.complete = load, complete
+        holes: list[_Hole] = []
+        try:
+            items = [
+                None if value is None and not non_null else _fill(plan, value, holes)
+                for value in values
+            ]
+        except Exception:
+            self.batch_fallbacks += 1
+            _retrieve(holes)
+            return fallback()
+        if not holes:
+            self.batched_items += len(items)
+            return items
+        out = _Pending(self._loop)
+        remaining = len(holes)
+
+        def loaded(_: Any) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining:
+                return
+            if out.done():  # cancelled: a sibling failed first
+                _retrieve(holes)
+                return
+            try:
+                for result, name, future, complete in holes:
+                    result[name] = complete(future.result())
+            except BaseException:  # a failed or cancelled load, or a completer giving up
+                self.batch_fallbacks += 1
+                _retrieve(holes)
+                self._follow(out, fallback)
+                return
+            self.batched_items += len(items)
+            self.loaded_fields += len(holes)
+            self.pure_results += len(holes)
+            out.set_result(items)
+
+        for hole in holes:
+            hole[2].add_done_callback(loaded)
+        return out
+
+    def _follow(self, out: _Pending, fallback: Callable[[], Any]) -> None:
+        """Settle `out` as `fallback()` settles."""
+        try:
+            value = fallback()
+        except Exception as error:
+            out.set_exception(error)
+            return
+        if type(value) is _Pending:
+            out.waits = (value,)
+            value.add_done_callback(partial(_settle, out))
+        elif self.is_awaitable(value):
+            task = ensure_future(value)
+            out.waits = (task,)
+            task.add_done_callback(partial(_settle, out))
+        else:
+            out.set_result(value)
 
     def _guard(
         self,
@@ -1311,24 +1568,8 @@ class FastExecutor(Executor[None]):
         graphql-core's `execute_field`, whose resolver call meets and reports it."""
         if self.abort_signal is not None:
             return self.execute_field(parent_type, source, field_group, path, position_context)
-        field, prepare = loader_field
-        prepared = self._prepared.get(id(field_group))
-        if prepared is None or prepared[0] is not field_group:
-            load: Callable[[Any], Any] | None
-            try:
-                info = self.build_resolve_info(field, to_nodes(field_group), parent_type, path)
-                first = field_group[0]
-                args = (
-                    self._argument_values(field, first)
-                    if field.args or first.node.arguments
-                    else {}
-                )
-                load = prepare(info, args)
-            except Exception:
-                load = None
-            prepared = (field_group, load, self._result_completer(field.type, field_group))
-            self._prepared[id(field_group)] = prepared
-        _, load, pure = prepared
+        field = loader_field[0]
+        load, pure = self._prepare_load(parent_type, field_group, path, loader_field)
         if load is None:
             return self.execute_field(parent_type, source, field_group, path, position_context)
         try:
@@ -1336,8 +1577,13 @@ class FastExecutor(Executor[None]):
         except Exception:
             return self.execute_field(parent_type, source, field_group, path, position_context)
         if type(future) is not Future:
-            # Not what the mark promised: graphql-core calls the resolver itself (a loader
-            # hands the same future out again for the same key).
+            # A value known already; anything its pure completer does not take (or
+            # anything awaitable) goes to graphql-core, which calls the resolver itself (a
+            # loader hands the same future out again for the same key).
+            completed = self._complete_purely(pure, future)
+            if completed is not _NOT_PURE:
+                self.loaded_fields += 1
+                return completed
             return self.execute_field(parent_type, source, field_group, path, position_context)
         self.loaded_fields += 1
         return_type = field.type
@@ -1352,6 +1598,35 @@ class FastExecutor(Executor[None]):
             )
 
         return self._chain(future, complete, return_type, field_group, path, own_source=False)
+
+    def _prepare_load(
+        self,
+        parent_type: GraphQLObjectType,
+        field_group: FieldDetailsList,
+        path: Path,
+        loader_field: _LoaderField,
+    ) -> tuple[Callable[[Any], Any] | None, Complete | None]:
+        """A `loads_per_parent` field group's load (None when preparing it raised) and the
+        pure completer of its values, prepared once per request. `path` is the position
+        of any one source's field: `prepare` may not use it."""
+        prepared = self._prepared.get(id(field_group))
+        if prepared is None or prepared[0] is not field_group:
+            field, prepare = loader_field
+            load: Callable[[Any], Any] | None
+            try:
+                info = self.build_resolve_info(field, to_nodes(field_group), parent_type, path)
+                first = field_group[0]
+                args = (
+                    self._argument_values(field, first)
+                    if field.args or first.node.arguments
+                    else {}
+                )
+                load = prepare(info, args)
+            except Exception:
+                load = None
+            prepared = (field_group, load, self._result_completer(field.type, field_group))
+            self._prepared[id(field_group)] = prepared
+        return prepared[1], prepared[2]
 
     # --- execution --------------------------------------------------------------------
 

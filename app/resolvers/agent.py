@@ -81,12 +81,22 @@ def resolve_resource_info(obj: Agent, info: Info) -> Awaitable[dict[str, dict[st
     return _resource_info_loader(info).load(obj.id)
 
 
+def _prepare_container_count(info: Info, _args: dict[str, Any]) -> Callable[[Agent], Any]:
+    load = context_of(info).loaders.container_count.load
+
+    def count(parent: Agent) -> int | Awaitable[int]:
+        # Counted by the agents page's own statement when it listed this agent; else batched.
+        if parent.container_count is not None:
+            return parent.container_count
+        return load(parent.id)
+
+    return count
+
+
 @agent.field("containerCount")
+@loads_per_parent(_prepare_container_count)
 def resolve_container_count(obj: Agent, info: Info) -> int | Awaitable[int]:
-    # Counted by the agents page's own statement when it listed this agent; else batched.
-    if obj.container_count is not None:
-        return obj.container_count
-    return context_of(info).loaders.container_count.load(obj.id)
+    return _prepare_container_count(info, {})(obj)
 
 
 @agent.field("kernels")

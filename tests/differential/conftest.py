@@ -54,6 +54,8 @@ class Differential:
     given_up: int = 0
     pure_results: int = 0
     loaded_fields: int = 0
+    batched_items: int = 0
+    batch_fallbacks: int = 0
     compared: int = 0
 
     async def compare(
@@ -81,6 +83,8 @@ class Differential:
             self.given_up += executor.given_up
             self.pure_results += executor.pure_results
             self.loaded_fields += executor.loaded_fields
+            self.batched_items += executor.batched_items
+            self.batch_fallbacks += executor.batch_fallbacks
         self.compared += 1
         body: dict[str, Any] = expected
         return body

@@ -68,6 +68,10 @@ type Box implements Named {
   strictSoonName: String!
   soon: Box
   strictSoon: Box!
+  loadedName: String
+  strictLoadedName: String!
+  loaded: Box
+  strictLoaded: Box!
 }
 """
 
@@ -176,6 +180,30 @@ def soon(value: Any) -> asyncio.Future[Any]:
     return future
 
 
+def _loads(attribute: str) -> Any:
+    """What a `loads_per_parent` field loads: a record or a text is known already (the
+    value itself, as `containerCount` of a listed agent), anything else comes from a
+    future settled in the next batch (failing for an exception)."""
+
+    def prepare(_info: Any, _args: dict[str, Any]) -> Any:
+        # As a loader's cache: the same source loads the same future again.
+        loaded: dict[int, tuple[Any, Any]] = {}
+
+        def load(source: Any) -> Any:
+            known = loaded.get(id(source))
+            if known is not None:
+                return known[1]
+            value = _raw(source, attribute)
+            if not isinstance(value, (str, BoxRecord)):
+                value = soon(value)
+            loaded[id(source)] = (source, value)
+            return value
+
+        return load
+
+    return prepare
+
+
 def build_schema() -> GraphQLSchema:
     query = QueryType()
     for name in ("box", "strictBox", "boxes", "named"):
@@ -200,6 +228,17 @@ def build_schema() -> GraphQLSchema:
     ):
         box.fields[name].resolve = lambda source, _info, _attribute=attribute: soon(
             _raw(source, _attribute)
+        )
+    # The same, marked `loads_per_parent`: loaded per source, lists of them in one batch.
+    for name, attribute in (
+        ("loadedName", "computed_raw"),
+        ("strictLoadedName", "computed_raw"),
+        ("loaded", "soon_raw"),
+        ("strictLoaded", "soon_raw"),
+    ):
+        prepare = _loads(attribute)
+        box.fields[name].resolve = execution.loads_per_parent(prepare)(
+            lambda source, info, _prepare=prepare: _prepare(info, {})(source)
         )
     return schema
 
@@ -680,6 +719,58 @@ async def test_racing_failures_keep_the_data_and_the_error_that_nulls_the_object
         ["boxes", 2, "soon", "strictSoonName"],
         ["boxes", 2, "strictSoonName"],
     ]
+
+
+async def test_lists_of_loader_fields_are_completed_in_one_batch_or_handed_back() -> None:
+    """Items whose loader fields (`loads_per_parent`) sit among plain fields and objects
+    are filled in one pass, one pending value for the whole list; a failed load, a null
+    in a non-null position, a value the completer refuses or an odd source hands the whole
+    list back to the item-by-item path, which answers as graphql-core does."""
+    instances: list[FastExecutor] = []
+
+    class Recorded(FastExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            instances.append(self)
+
+    def box(computed: Any = "c", soon_raw: Any = None) -> dict[str, Any]:
+        return {"name": "n", "strict_name": "s", "computed_raw": computed, "soon_raw": soon_raw}
+
+    record = BoxRecord(*(["r"] * 13), soon_raw=None)  # type: ignore[arg-type]
+    good = [box(7, soon_raw=box(8)), box("known", soon_raw=record), box(None), None]
+    query = (
+        "{ strictBox { children { name loadedName loaded { strictName name } "
+        "view { loaded { name } } } } }"
+    )
+    failing = ValueError("the batch failed")
+    cases = [
+        (good, 1, 0),
+        # A failed load under a nullable field: the list goes item by item.
+        ([*good, box(soon_raw=failing)], 0, 1),
+        # A null where the schema says non-null, found when the load comes back.
+        ([box(soon_raw={"name": "n", "strict_name": None})], 0, 1),
+        # A source that is not a record or dict, found before anything is loaded.
+        ([box(), object()], 0, 1),
+    ]
+    for children, batches, fallbacks in cases:
+        root = {"strictBox": {**box(), "children": children}}
+        for strict in (False, True):
+            field = "strictLoadedName" if strict else "loadedName"
+            document = query.replace("loadedName", field)
+            stock = await run(None, document, None, root)
+            fast = await run(Recorded, document, None, root)
+            assert_same_response(fast, stock, (children, document))
+            executor = instances[-1]
+            if strict:
+                # A null name in a non-null position (the third child): item by item.
+                assert (executor.batched_items, executor.batch_fallbacks) == (0, 1)
+                continue
+            assert (executor.batched_items > 0, executor.batch_fallbacks) == (
+                batches > 0,
+                fallbacks,
+            ), (children, document)
+    assert instances[0].batched_items == len(good)
+    assert instances[0].loaded_fields > 0
 
 
 async def test_shared_completers_are_compiled_to_the_same_answers() -> None:
