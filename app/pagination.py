@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -148,7 +149,7 @@ class Ordering:
     connection: str
     terms: tuple[OrderTerm, ...]
 
-    @property
+    @cached_property
     def signature(self) -> str:
         body = ",".join(f"{t.key.name}:{'DESC' if t.descending else 'ASC'}" for t in self.terms)
         return f"{self.connection}[{body}]"
@@ -350,6 +351,9 @@ class ConnectionQuery:
     # False when the query selects no cursor (edges.cursor, pageInfo.startCursor/endCursor):
     # encoding one per edge is then work for nothing, and the slice carries None instead.
     want_cursors: bool = True
+    # False when only pageInfo's cursors are selected: the first and the last edge get
+    # theirs, the others None (nobody reads them).
+    want_edge_cursors: bool = True
 
 
 @dataclass(frozen=True)
@@ -603,10 +607,16 @@ def _shaper(
         if query.want_cursors and rows_list:
             if keys is None:
                 keys = readers(rows_list[0])
-            items = [
-                (to_record(row), encode_cursor(ordering, [key(row) for key in keys]))
-                for row in rows_list
-            ]
+            if query.want_edge_cursors:
+                items = [
+                    (to_record(row), encode_cursor(ordering, [key(row) for key in keys]))
+                    for row in rows_list
+                ]
+            else:
+                items = [(to_record(row), None) for row in rows_list]
+                for at in {0, len(rows_list) - 1}:
+                    row = rows_list[at]
+                    items[at] = (items[at][0], encode_cursor(ordering, [key(row) for key in keys]))
         else:
             items = [(to_record(row), None) for row in rows_list]
         if page.mode is Mode.BACKWARD:

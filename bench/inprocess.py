@@ -109,11 +109,11 @@ class Lifespan:
         self.app = app
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.outbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> Lifespan:
         scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-        self.task = asyncio.create_task(self.app(scope, self.inbox.get, self.outbox.put))
+        self.task = asyncio.ensure_future(self.app(scope, self.inbox.get, self.outbox.put))
         await self.inbox.put({"type": "lifespan.startup"})
         answer = await self.outbox.get()
         if answer["type"] != "lifespan.startup.complete":
@@ -152,15 +152,6 @@ async def timed(
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def count_calls(run: Callable[[], Any], requests: int) -> tuple[float, pstats.Stats]:
-    profile = cProfile.Profile()
-    profile.enable()
-    run()
-    profile.disable()
-    stats = pstats.Stats(profile)
-    return stats.total_calls / requests, stats  # type: ignore[attr-defined]
-
-
 async def main_async(args: argparse.Namespace) -> int:
     url = args.database_url
     os.environ.update({"DATABASE_URL": url, "SLOTGRAPH_ENV": "production"})
@@ -179,10 +170,11 @@ async def main_async(args: argparse.Namespace) -> int:
     async with Lifespan(service), Lifespan(floor_app):
         offset = orjson.dumps({"query": OFFSET_QUERY, "variables": {"offset": CURSOR_ROW - 1}})
         status, body = await slot.post("/graphql", offset)
+        if status != 200:
+            raise BenchError(f"the cursor query failed with {status}: {body[:300]!r}")
         cursor = orjson.loads(body)["data"]["adminKernelsV2"]["pageInfo"]["endCursor"]
         bodies = {k: orjson.dumps(v) for k, v in queries(keys, cursor).items()}
         picked = [k for k in bodies if not args.only or k in args.only.split(",")]
-        loop = asyncio.get_running_loop()
         if args.profile:
             key = args.profile
             for _ in range(args.warmup):
@@ -237,7 +229,6 @@ async def main_async(args: argparse.Namespace) -> int:
                 f"{collections * 1000 / (args.requests * n):>7.1f}",
                 flush=True,
             )
-        del loop
     return 0
 
 

@@ -230,6 +230,7 @@ class ConnectionSpec(Generic[T]):
         want_opposite: bool,
         parents: Sequence[Any] | None = None,
         want_cursors: bool = True,
+        want_edge_cursors: bool = True,
         extra_columns: Sequence[ColumnElement[Any]] = (),
     ) -> list[Slice[T]]:
         """One page per parent key (or one page for a root connection), one statement; rows
@@ -251,6 +252,7 @@ class ConnectionSpec(Generic[T]):
             want_opposite,
             scope,
             want_cursors,
+            want_edge_cursors,
         )
         statement, shape = build_select(query, self.to_record)
         return shape(await session.fetch_page(statement))

@@ -96,7 +96,8 @@ def _prepare_container_count(info: Info, _args: dict[str, Any]) -> Callable[[Age
 @agent.field("containerCount")
 @loads_per_parent(_prepare_container_count)
 def resolve_container_count(obj: Agent, info: Info) -> int | Awaitable[int]:
-    return _prepare_container_count(info, {})(obj)
+    count: int | Awaitable[int] = _prepare_container_count(info, {})(obj)
+    return count
 
 
 @agent.field("kernels")

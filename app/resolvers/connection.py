@@ -63,6 +63,7 @@ class Wants:
     has_previous: bool
     cursors: bool  # edges.cursor, pageInfo.startCursor or pageInfo.endCursor
     node_fields: frozenset[str] = frozenset()  # the field names selected on edges.node
+    edge_cursors: bool = True  # edges.cursor (else only pageInfo's, if any, are needed)
 
     def opposite(self, page: PageRequest) -> bool:
         if page.mode is Mode.FORWARD:
@@ -73,7 +74,7 @@ class Wants:
 
 
 def wants(info: Info) -> Wants:
-    count = has_next = has_previous = cursors = False
+    count = has_next = has_previous = cursors = edge_cursors = False
     node_fields: set[str] = set()
     for node in info.field_nodes:
         for field in _fields(node.selection_set, info):
@@ -87,10 +88,11 @@ def wants(info: Info) -> Wants:
                     cursors = cursors or sub.name.value in ("startCursor", "endCursor")
             elif name == "edges":
                 for sub in _fields(field.selection_set, info):
-                    cursors = cursors or sub.name.value == "cursor"
+                    edge_cursors = edge_cursors or sub.name.value == "cursor"
+                    cursors = cursors or edge_cursors
                     if sub.name.value == "node":
                         node_fields.update(f.name.value for f in _fields(sub.selection_set, info))
-    return Wants(count, has_next, has_previous, cursors, frozenset(node_fields))
+    return Wants(count, has_next, has_previous, cursors, frozenset(node_fields), edge_cursors)
 
 
 def to_connection(page: Slice[Any]) -> dict[str, Any]:
@@ -122,7 +124,7 @@ def _fetcher(
     where = spec.build_filter(args.get("filter"))
     selected = wants(info)
     want_count, want_opposite = selected.count, selected.opposite(page)
-    want_cursors = selected.cursors
+    want_cursors, want_edge_cursors = selected.cursors, selected.edge_cursors
     extra_columns = spec.extra_columns(selected.node_fields)
 
     async def fetch(parents: Sequence[Any] | None) -> list[dict[str, Any]]:
@@ -136,6 +138,7 @@ def _fetcher(
             want_opposite=want_opposite,
             parents=parents,
             want_cursors=want_cursors,
+            want_edge_cursors=want_edge_cursors,
             extra_columns=extra_columns,
         )
         return [to_connection(result) for result in slices]
@@ -146,6 +149,7 @@ def _fetcher(
         want_count,
         want_opposite,
         want_cursors,
+        want_edge_cursors,
         extra_columns,
     )
     return fetch, key

@@ -150,6 +150,24 @@ async def test_forward_pages_walk_every_row_once(gql: GraphQLClient) -> None:
     assert seen == [row[0] for row in by_display]
 
 
+@pytest.mark.parametrize("window", ["first: 4", "last: 4", "first: 1", "last: 1", "limit: 3"])
+async def test_page_cursors_are_the_same_without_edge_cursors(
+    gql: GraphQLClient, window: str
+) -> None:
+    """Without `edges.cursor` only the first and last edge's cursors are encoded (for
+    pageInfo); they must be exactly the ones a query selecting every cursor gets."""
+    page = (
+        f"resourceSlotTypes({window}, orderBy: [{{field: RANK}}]) "
+        "{ pageInfo { startCursor endCursor } edges { %s node { slotName } } }"
+    )
+    both = await gql.post("{ all: " + page % "cursor" + " some: " + page % "" + " }")
+    every, only_page = both["data"]["all"], both["data"]["some"]
+    assert only_page["pageInfo"] == every["pageInfo"]
+    assert every["pageInfo"]["startCursor"] == every["edges"][0]["cursor"]
+    assert every["pageInfo"]["endCursor"] == every["edges"][-1]["cursor"]
+    assert [e["node"] for e in only_page["edges"]] == [e["node"] for e in every["edges"]]
+
+
 async def test_backward_pages_come_in_requested_order(gql: GraphQLClient) -> None:
     body = await gql.post(
         "{ resourceSlotTypes(last: 3, orderBy: [{field: RANK}]) { pageInfo { hasNextPage "
