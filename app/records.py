@@ -8,6 +8,28 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+_NOT_LOADED_MESSAGE = "a record field was read whose column the page did not select"
+
+
+class NotLoaded:
+    """The value of a record field whose column a page did not select, because no field
+    the query selects reads it (see `ConnectionSpec.field_columns`). It is nothing a
+    resolver could mistake for data: no serializer takes it, and testing it raises."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not loaded>"
+
+    def __str__(self) -> str:  # serializers turn unknown objects into text with it
+        raise RuntimeError(_NOT_LOADED_MESSAGE)
+
+    def __bool__(self) -> bool:
+        raise RuntimeError(_NOT_LOADED_MESSAGE)
+
+
+NOT_LOADED: Any = NotLoaded()
+
 
 @dataclass(frozen=True, slots=True)
 class NumberFormat:

@@ -79,6 +79,18 @@ CONNECTION = ConnectionSpec(
     to_record=to_record,
     scope=Caller.agent_scope,
     optional_columns={"containerCount": CONTAINER_COUNT},
+    field_columns={
+        "containerCount": ("id",),
+        "id": ("id",),
+        "kernels": ("id",),
+        "networkInfo": ("addr", "region"),
+        "resourceInfo": ("id",),
+        "resourceSlots": ("id",),
+        "scalingGroup": ("scaling_group",),
+        "statusInfo": ("status", "status_changed", "first_contact", "lost_at", "schedulable"),
+        "systemInfo": ("architecture", "version", "compute_plugins"),
+    },
+    always=("id",),
 )
 
 

@@ -27,6 +27,7 @@ from app.pagination import (
     build_select,
     resolve_order,
 )
+from app.records import NOT_LOADED
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -52,6 +53,11 @@ class _Reads:
     processed: tuple[tuple[int, Any], ...]
     positional: bool  # `names` are the record's leading fields: cls(*values) builds it
     index: Mapping[str, int]  # the position of each name in `names`
+    # Record fields without a default that the result does not have (a page that selects
+    # only the columns its query reads), and what builds the record from the values of
+    # `names` with NOT_LOADED in their places.
+    missing: tuple[str, ...] = ()
+    make: Callable[[Sequence[Any]], Any] | None = None
 
 
 _field_names: dict[type, tuple[str, ...]] = {}
@@ -82,12 +88,13 @@ def _plan_reads(cls: type, names: tuple[str, ...], row: Any) -> _Reads | None:
     present: list[str] = []
     indexes: list[int] = []
     processed: list[tuple[int, Any]] = []
+    missing: list[str] = []
     for name in names:
         entry = column_map.get(name)
         if entry is None:
-            if name in optional:
-                continue
-            return None  # `row[name]` raises: leave that to it
+            if name not in optional:
+                missing.append(name)
+            continue
         index, datatype = entry
         processor = datatype._cached_result_processor(row._dialect, None)
         if processor is not None:
@@ -109,9 +116,33 @@ def _plan_reads(cls: type, names: tuple[str, ...], row: Any) -> _Reads | None:
         tuple(present),
         get,
         tuple(processed),
-        tuple(present) == names[: len(present)],
+        tuple(present) == names[: len(present)] and not missing,
         {name: position for position, name in enumerate(present)},
+        tuple(missing),
+        _maker(cls, names, present, missing) if missing else None,
     )
+
+
+def _maker(
+    cls: type, names: tuple[str, ...], present: list[str], missing: list[str]
+) -> Callable[[Sequence[Any]], Any]:
+    """`lambda values: cls(values[0], NOT_LOADED, values[1], ...)` for a record whose
+    result lacks the `missing` fields: one call per row, like `cls(*values)`."""
+    at = {name: position for position, name in enumerate(present)}
+    arguments: list[str] = []
+    keywords = False  # after an optional field that is absent, the rest go by name
+    for name in names:
+        if name in at or name in missing:
+            value = "NOT_LOADED" if name in missing else f"values[{at[name]}]"
+            arguments.append(f"{name}={value}" if keywords else value)
+        else:
+            keywords = True
+    source = f"def make(values):\n    return cls({', '.join(arguments)})\n"
+    namespace: dict[str, Any] = {"cls": cls, "NOT_LOADED": NOT_LOADED}
+    # The source is made of the record class's own field names, never of input.
+    exec(compile(source, f"<record {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    make: Callable[[Sequence[Any]], Any] = namespace["make"]
+    return make
 
 
 def from_row(
@@ -175,8 +206,12 @@ def from_row(
             at = reads.index.get(name)
             if at is not None:
                 raw[at] = convert(raw[at])
+    if reads.make is not None and not overrides:
+        made: R = reads.make(raw)
+        return made
     if overrides or not reads.positional:
         fields = dict(zip(reads.names, raw, strict=True))
+        fields.update(dict.fromkeys(reads.missing, NOT_LOADED))
         fields.update(overrides)
         return cls(**fields)
     return cls(*raw)
@@ -203,12 +238,36 @@ class ConnectionSpec(Generic[T]):
     # statement instead of one more). Each column is labelled as its record field, which
     # has a default for when it is not selected.
     optional_columns: Mapping[str, ColumnElement[Any]] = dataclasses.field(default_factory=dict)
+    # Per node field (GraphQL name), the record fields (column names) it reads; with them
+    # a page selects only the columns of the fields the query selects, plus `always`, and
+    # the record's other fields are NOT_LOADED. A field not listed here (or None) selects
+    # every column. tests/api/test_columns.py holds every field to the same answer either
+    # way.
+    field_columns: Mapping[str, tuple[str, ...]] | None = None
+    always: tuple[str, ...] = ()
 
-    def extra_columns(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...]:
-        """The optional columns the selected node fields need, in a fixed order."""
-        return tuple(
+    def columns_for(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...]:
+        """The columns a page selects when its query selects `node_fields` on its nodes:
+        the columns those fields read, or every column, and the optional columns they
+        need, in a fixed order."""
+        columns = tuple(self.columns)
+        if self.field_columns is not None:
+            needed: set[str] | None = set(self.always)
+            for name in node_fields:
+                if name == "__typename":
+                    continue
+                read = self.field_columns.get(name)
+                if read is None:
+                    needed = None
+                    break
+                assert needed is not None
+                needed.update(read)
+            if needed is not None:
+                columns = tuple(column for column in columns if column.name in needed)
+        extra = tuple(
             column for name, column in self.optional_columns.items() if name in node_fields
         )
+        return (*columns, *extra) if extra else columns
 
     def resolve_order(self, requested: Sequence[tuple[str, bool]]) -> Ordering:
         return resolve_order(
@@ -231,7 +290,7 @@ class ConnectionSpec(Generic[T]):
         parents: Sequence[Any] | None = None,
         want_cursors: bool = True,
         want_edge_cursors: bool = True,
-        extra_columns: Sequence[ColumnElement[Any]] = (),
+        columns: Sequence[ColumnElement[Any]] | None = None,
     ) -> list[Slice[T]]:
         """One page per parent key (or one page for a root connection), one statement; rows
         the caller may not see are excluded from the page and from `count`."""
@@ -244,7 +303,7 @@ class ConnectionSpec(Generic[T]):
             scope = Parents(self.parent_column, parents)
         query = ConnectionQuery(
             self.source,
-            (*self.columns, *extra_columns) if extra_columns else self.columns,
+            self.columns if columns is None else columns,
             where,
             ordering,
             page,

@@ -70,6 +70,18 @@ CONNECTION = ConnectionSpec(
     to_record=to_record,
     parent_column=t.c.agent,
     scope=Caller.kernel_scope,
+    field_columns={
+        "id": ("id",),
+        "agent": ("agent",),
+        "cluster": ("cluster_role", "cluster_idx", "local_rank", "cluster_hostname"),
+        "lifecycle": ("status", "result", "created_at", "terminated_at", "starts_at"),
+        "resource": ("agent", "scaling_group", "container_id"),
+        "resourceAllocations": ("id",),
+        "sessionInfo": ("session_id", "session_name", "session_type"),
+        "startupCommand": ("startup_command",),
+        "userInfo": ("user_uuid", "access_key", "domain_name", "group_id"),
+    },
+    always=("id",),
 )
 
 

@@ -125,7 +125,7 @@ def _fetcher(
     selected = wants(info)
     want_count, want_opposite = selected.count, selected.opposite(page)
     want_cursors, want_edge_cursors = selected.cursors, selected.edge_cursors
-    extra_columns = spec.extra_columns(selected.node_fields)
+    columns = spec.columns_for(selected.node_fields)
 
     async def fetch(parents: Sequence[Any] | None) -> list[dict[str, Any]]:
         slices = await spec.fetch(
@@ -139,7 +139,7 @@ def _fetcher(
             parents=parents,
             want_cursors=want_cursors,
             want_edge_cursors=want_edge_cursors,
-            extra_columns=extra_columns,
+            columns=columns,
         )
         return [to_connection(result) for result in slices]
 
@@ -150,7 +150,7 @@ def _fetcher(
         want_opposite,
         want_cursors,
         want_edge_cursors,
-        extra_columns,
+        tuple(map(id, columns)),  # the spec's own columns: they live as long as it does
     )
     return fetch, key
 

@@ -736,7 +736,21 @@ async def test_lists_of_loader_fields_are_completed_in_one_batch_or_handed_back(
     def box(computed: Any = "c", soon_raw: Any = None) -> dict[str, Any]:
         return {"name": "n", "strict_name": "s", "computed_raw": computed, "soon_raw": soon_raw}
 
-    record = BoxRecord(*(["r"] * 13), soon_raw=None)  # type: ignore[arg-type]
+    record = BoxRecord(
+        name="r",
+        strict_name="r",
+        count=1,
+        color="RED",
+        strict_color="RED",
+        child=None,
+        strict_child=None,
+        children=None,
+        strict_children=None,
+        tags=None,
+        strict_tags=None,
+        snake_raw="r",
+        computed_raw="r",
+    )
     good = [box(7, soon_raw=box(8)), box("known", soon_raw=record), box(None), None]
     query = (
         "{ strictBox { children { name loadedName loaded { strictName name } "

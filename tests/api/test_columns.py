@@ -1,0 +1,120 @@
+"""Pages select only the columns the query reads (`ConnectionSpec.field_columns`): every
+node field must answer the same whether it is selected alone (its own columns) or with
+every other field (every column), or a wrong mapping would show as an error or, worse, a
+wrong value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLField,
+    GraphQLObjectType,
+    get_named_type,
+    is_leaf_type,
+    is_non_null_type,
+    is_object_type,
+)
+from sqlalchemy import Select
+
+from app.repositories import agents, kernels
+from app.repositories.base import ConnectionSpec
+from app.schema import build_schema
+from tests.conftest import GraphQLClient
+
+pytestmark = pytest.mark.usefixtures("cluster", "demo_loaded")
+
+SCHEMA = build_schema()
+PAGE = 25
+
+
+def _selection(field: GraphQLField, depth: int = 0) -> str:
+    """A sub-selection reaching every field below `field` (connections: their count and
+    node ids; other fields with required arguments are left out)."""
+    named = get_named_type(field.type)
+    if is_leaf_type(named):
+        return ""
+    assert isinstance(named, GraphQLObjectType)
+    if named.name.endswith("Connection"):
+        return "(first: 2) { count edges { node { id } } }"
+    if depth >= 2:
+        return " { __typename }"
+    parts = []
+    for name, sub in named.fields.items():
+        if any(is_non_null_type(arg.type) for arg in sub.args.values()):
+            continue
+        parts.append(name + _selection(sub, depth + 1))
+    return " { " + " ".join(parts) + " }"
+
+
+def _node_fields(type_name: str) -> dict[str, str]:
+    node_type = SCHEMA.type_map[type_name]
+    assert is_object_type(node_type)
+    assert isinstance(node_type, GraphQLObjectType)
+    return {name: name + _selection(field) for name, field in node_type.fields.items()}
+
+
+CASES = [
+    ("adminKernelsV2", "KernelV2", kernels.CONNECTION),
+    ("agentsV2", "AgentV2", agents.CONNECTION),
+]
+
+
+def _page(root: str, node: str) -> str:
+    return f"{{ {root}(first: {PAGE}) {{ edges {{ node {{ {node} }} }} }} }}"
+
+
+@pytest.mark.parametrize(("root", "type_name", "spec"), CASES)
+async def test_every_field_answers_alike_from_its_own_columns(
+    gql: GraphQLClient, root: str, type_name: str, spec: ConnectionSpec[Any]
+) -> None:
+    fields = _node_fields(type_name)
+    # Every field is mapped: a new field must say which columns it reads (unmapped, it
+    # would quietly make every page select every column again).
+    assert spec.field_columns is not None
+    assert set(spec.field_columns) == set(fields)
+    everything = await gql.post(_page(root, " ".join(fields.values())))
+    assert "errors" not in everything, everything
+    full = [edge["node"] for edge in everything["data"][root]["edges"]]
+    assert len(full) > 1
+    for name, selection in fields.items():
+        gql.sql.reset()
+        alone = await gql.post(_page(root, selection))
+        assert "errors" not in alone, (name, alone)
+        assert [edge["node"] for edge in alone["data"][root]["edges"]] == [
+            {name: node[name]} for node in full
+        ], name
+        page = gql.sql.statements[0]
+        assert isinstance(page, Select)
+        selected = {column.name for column in page.selected_columns}
+        read = set(spec.field_columns[name]) | set(spec.always)
+        assert selected & {column.name for column in spec.columns} == read, name
+
+
+async def test_a_count_alone_reads_only_the_key(gql: GraphQLClient) -> None:
+    body = await gql.post(
+        "{ adminKernelsV2(first: 3) { count edges { node { __typename } } } "
+        "agentsV2(first: 3) { edges { node { __typename } } } }"
+    )
+    assert "errors" not in body
+    kernel_page, agent_page = gql.sql.statements
+    # The kernels page is nested in its count; its rows are the lateral `page`.
+    assert "startup_command" not in str(kernel_page)
+    assert "kernels.id" in str(kernel_page)
+    assert isinstance(agent_page, Select)
+    assert {column.name for column in agent_page.selected_columns} == {"id", "_pk0"}
+
+
+async def test_a_field_read_from_a_column_not_loaded_is_an_error_not_a_value() -> None:
+    """NOT_LOADED is nothing a resolver could pass on as data."""
+    from app.records import NOT_LOADED
+
+    assert repr(NOT_LOADED) == "<not loaded>"
+    with pytest.raises(RuntimeError, match="did not select"):
+        bool(NOT_LOADED)
+    for scalar in ("String", "ID", "Int", "Boolean", "Decimal", "DateTime", "UUID"):
+        with pytest.raises(Exception):  # noqa: B017 - any error, never a value
+            SCHEMA.type_map[scalar].serialize(NOT_LOADED)  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        f"{NOT_LOADED}"
