@@ -35,6 +35,7 @@ from app.amounts import in_range
 from app.db import column_reader
 from app.errors import InvalidParameters
 from app.filters import array_of
+from app.records import record
 
 T = TypeVar("T")
 
@@ -356,7 +357,7 @@ class ConnectionQuery:
     want_edge_cursors: bool = True
 
 
-@dataclass(frozen=True)
+@record  # one per page: built as fast as the records it holds
 class Slice(Generic[T]):
     items: list[tuple[T, str | None]]  # (record, cursor; None when not wanted)
     has_next: bool

@@ -1,12 +1,29 @@
-"""Frozen records the repositories return; resolvers read them, nothing mutates them."""
+"""Records the repositories return; resolvers read them, nothing mutates them.
+
+They are immutable to the type checker (`frozen=True` as mypy sees them) but built as plain
+slotted dataclasses: a frozen dataclass sets each field through `object.__setattr__`, and a
+24-field kernel took 2.6 µs to build instead of 0.3 µs - a fifth of the Python time of a page
+of 100 kernels with their allocations. They stay hashable and comparable by value
+(`unsafe_hash`, the hash a frozen dataclass has), and `make check` (mypy, strict) refuses
+any assignment to a field.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast, dataclass_transform
 from uuid import UUID
+
+C = TypeVar("C", bound=type)
+
+
+@dataclass_transform(frozen_default=True)
+def record(cls: C) -> C:
+    """A record class: frozen to the type checker, a plain slotted dataclass at run time."""
+    return cast(C, dataclass(slots=True, unsafe_hash=True)(cls))
+
 
 _NOT_LOADED_MESSAGE = "a record field was read whose column the page did not select"
 
@@ -31,13 +48,13 @@ class NotLoaded:
 NOT_LOADED: Any = NotLoaded()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NumberFormat:
     binary: bool
     round_length: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceSlotType:
     slot_name: str
     slot_type: str
@@ -49,7 +66,7 @@ class ResourceSlotType:
     rank: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Agent:
     id: str
     status: str
@@ -68,7 +85,7 @@ class Agent:
     container_count: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentResourceSlot:
     agent_id: str
     slot_name: str
@@ -81,7 +98,7 @@ class AgentResourceSlot:
         return max(self.capacity - self.used, Decimal(0))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Kernel:
     id: UUID
     session_id: UUID
@@ -109,7 +126,7 @@ class Kernel:
     startup_command: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KernelResourceAllocation:
     kernel_id: UUID
     slot_name: str
