@@ -305,6 +305,7 @@ def _abstract(
             raise _GiveUp
         return complete(value)
 
+    complete_abstract._node = ("abstract", resolve_type, abstract_type, completers)  # type: ignore[attr-defined]
     return complete_abstract
 
 
@@ -373,6 +374,8 @@ class _Codegen:
         node = getattr(complete, "_node", None)
         if node is not None and node[0] == "object":
             self.functions.append(self.object_function(name, node[1]))
+        elif node is not None and node[0] == "abstract":
+            self.functions.append(self.abstract_function(name, *node[1:]))
         else:
             body: list[str] = []
             self.value(complete, "x", body, "    ")
@@ -398,6 +401,32 @@ class _Codegen:
                 for (response_name, _), variable in zip(fields, values, strict=True)
             )
             out.append(f"        return {{{items}}}")
+        out.append("    raise G")
+        return "\n".join(out)
+
+    def abstract_function(
+        self,
+        name: str,
+        resolve_type: Callable[..., Any],
+        abstract_type: Any,
+        completers: Mapping[str, Complete | None],
+    ) -> str:
+        """`_abstract`'s steps: the type resolver names the runtime type, whose own
+        completer (compiled too) completes the value."""
+        out = [
+            f"def {name}(v):",
+            "    if v is None:",
+            "        return None",
+            "    if not INERT(type(v)):",
+            "        raise G",
+            f"    t = {self.constant(resolve_type)}(v, None, {self.constant(abstract_type)})",
+            "    if type(t) is not str:",
+            "        raise G",
+        ]
+        for type_name, complete in completers.items():
+            if complete is not None:
+                out.append(f"    if t == {type_name!r}:")
+                out.append(f"        return {self.function_for(complete, 'obj')}(v)")
         out.append("    raise G")
         return "\n".join(out)
 
@@ -444,8 +473,8 @@ class _Codegen:
             )
             out.append(f"{pad}        raise G")
             out.append(f"{pad}    {variable} = [{item}(e) for e in {variable}]")
-        elif kind == "object":
-            out.append(f"{pad}{variable} = {self.function_for(complete, 'obj')}({variable})")
+        elif kind in ("object", "abstract"):
+            out.append(f"{pad}{variable} = {self.function_for(complete, kind[:3])}({variable})")
         else:
             out.append(f"{pad}{variable} = {self.constant(complete)}({variable})")
 

@@ -813,6 +813,29 @@ async def test_shared_completers_are_compiled_to_the_same_answers() -> None:
     assert len(execution._COMPILED) == compiled_before + 1
 
 
+async def test_abstract_types_are_compiled_with_their_possible_types() -> None:
+    """An interface whose type resolver is `source_only` is compiled too: one generated
+    function names the runtime type and hands the value to that type's compiled object
+    function; a source it does not take (an object, a null in a non-null field) still
+    goes to graphql-core."""
+    leaf = {"name": "n", "strict_name": "s", "count": 3, "color": "RED", "tags": ["a"]}
+    query = "{ named { name __typename ... on Box { count strictName } } }"
+    for named in (leaf, None, object(), {**leaf, "strict_name": None}):
+        root = {"named": named}
+        stock = await run(None, query, None, root)
+        fast = await run(FastExecutor, query, None, root)
+        assert wire(fast) == wire(stock), named
+    generated = [
+        compiled
+        for original, compiled in execution._COMPILED.values()
+        if getattr(original, "_node", (None,))[0] == "abstract"
+    ]
+    assert generated
+    namespace = generated[-1].__globals__
+    assert generated[-1].__code__.co_filename == "<slotgraph completer>"
+    assert any(name.startswith("obj") for name in namespace)
+
+
 async def test_a_non_null_failure_beside_a_failing_sibling_nulls_its_parent() -> None:
     """Two futures of one object fail in the same batch, the first in a non-null field:
     the object is nulled with the first field's error, and cancelling the sibling (which
