@@ -581,6 +581,9 @@ def _shaper(
 ) -> Shaper[T]:
     ordering, page = query.ordering, query.page
     terms = ordering.terms
+    # A record reader that builds the records of one result's rows at once (see
+    # app.repositories.base.RecordReader), else one call per row.
+    many: Callable[[list[Any]], list[T]] | None = getattr(to_record, "many", None)
 
     def readers(row: Any) -> tuple[Callable[[Any], Any], ...]:
         # Read every row of one result alike: the column lookups are made once per result.
@@ -605,21 +608,22 @@ def _shaper(
         if page.mode is Mode.BACKWARD:
             rows_list.reverse()
         items: list[tuple[T, str | None]]
+        records = many(rows_list) if many is not None else [to_record(r) for r in rows_list]
         if query.want_cursors and rows_list:
             if keys is None:
                 keys = readers(rows_list[0])
             if query.want_edge_cursors:
                 items = [
-                    (to_record(row), encode_cursor(ordering, [key(row) for key in keys]))
-                    for row in rows_list
+                    (record, encode_cursor(ordering, [key(row) for key in keys]))
+                    for record, row in zip(records, rows_list, strict=True)
                 ]
             else:
-                items = [(to_record(row), None) for row in rows_list]
+                items = [(record, None) for record in records]
                 for at in {0, len(rows_list) - 1}:
                     row = rows_list[at]
                     items[at] = (items[at][0], encode_cursor(ordering, [key(row) for key in keys]))
         else:
-            items = [(to_record(row), None) for row in rows_list]
+            items = [(record, None) for record in records]
         if page.mode is Mode.BACKWARD:
             return Slice(items, opposite, has_more, total)
         return Slice(items, has_more, opposite, total)

@@ -4,18 +4,17 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from app.db import RequestSession, Row
+from app.db import RequestSession
 from app.filters import any_of, string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import AgentResourceSlot
-from app.repositories.base import ConnectionSpec, fetch_by_pairs, from_row
+from app.repositories.base import ConnectionSpec, RecordReader, fetch_by_pairs
 from app.tables import agent_resources as t
 
 COLUMNS = (t.c.agent_id, t.c.slot_name, t.c.capacity, t.c.used)
 
 
-def to_record(row: Row) -> AgentResourceSlot:
-    return from_row(AgentResourceSlot, row)
+to_record = RecordReader(AgentResourceSlot)
 
 
 SLOT_NAME = SortKey("SLOT_NAME", t.c.slot_name, Kind.STRING)

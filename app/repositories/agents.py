@@ -6,11 +6,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.auth import Caller
-from app.db import RequestSession, Row
+from app.db import RequestSession
 from app.filters import any_of, equals_filter, string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import Agent
-from app.repositories.base import ConnectionSpec, fetch_by_keys, from_row
+from app.repositories.base import ConnectionSpec, RecordReader, fetch_by_keys
 from app.tables import KERNEL_UNFINISHED, kernels
 from app.tables import agents as t
 
@@ -49,8 +49,7 @@ def _compute_plugins(value: dict[str, Any] | None) -> dict[str, Any]:
 _CONVERTERS = {"compute_plugins": _compute_plugins}
 
 
-def to_record(row: Row) -> Agent:
-    return from_row(Agent, row, _CONVERTERS)
+to_record = RecordReader(Agent, _CONVERTERS)
 
 
 ID = SortKey("ID", t.c.id, Kind.STRING)

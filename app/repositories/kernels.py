@@ -4,11 +4,11 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from app.auth import Caller
-from app.db import RequestSession, Row
+from app.db import RequestSession
 from app.filters import value_filter
 from app.pagination import Kind, SortKey
 from app.records import Kernel
-from app.repositories.base import ConnectionSpec, fetch_by_keys, from_row
+from app.repositories.base import ConnectionSpec, RecordReader, fetch_by_keys
 from app.tables import kernels as t
 
 COLUMNS = (
@@ -39,8 +39,7 @@ COLUMNS = (
 )
 
 
-def to_record(row: Row) -> Kernel:
-    return from_row(Kernel, row)
+to_record = RecordReader(Kernel)
 
 
 ID = SortKey("ID", t.c.id, Kind.UUID)

@@ -4,19 +4,18 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from app.auth import Caller
-from app.db import RequestSession, Row
+from app.db import RequestSession
 from app.filters import string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import KernelResourceAllocation
-from app.repositories.base import ConnectionSpec, fetch_by_pairs, from_row
+from app.repositories.base import ConnectionSpec, RecordReader, fetch_by_pairs
 from app.tables import kernels
 from app.tables import resource_allocations as t
 
 COLUMNS = (t.c.kernel_id, t.c.slot_name, t.c.requested, t.c.used)
 
 
-def to_record(row: Row) -> KernelResourceAllocation:
-    return from_row(KernelResourceAllocation, row)
+to_record = RecordReader(KernelResourceAllocation)
 
 
 SLOT_NAME = SortKey("SLOT_NAME", t.c.slot_name, Kind.STRING)

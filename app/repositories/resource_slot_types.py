@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.db import RequestSession, Row
+from app.db import RequestSession
 from app.filters import string_filter
 from app.pagination import Kind, SortKey
 from app.records import NumberFormat, ResourceSlotType
-from app.repositories.base import ConnectionSpec, fetch_by_keys, from_row
+from app.repositories.base import ConnectionSpec, RecordReader, fetch_by_keys
 from app.tables import resource_slot_types as t
 
 COLUMNS = (
@@ -33,8 +33,7 @@ def _number_format(value: dict[str, Any] | None) -> NumberFormat:
 _CONVERTERS = {"number_format": _number_format}
 
 
-def to_record(row: Row) -> ResourceSlotType:
-    return from_row(ResourceSlotType, row, _CONVERTERS)
+to_record = RecordReader(ResourceSlotType, _CONVERTERS)
 
 
 SLOT_NAME = SortKey("SLOT_NAME", t.c.slot_name, Kind.STRING)

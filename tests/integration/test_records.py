@@ -47,6 +47,30 @@ async def test_fast_reads_equal_reads_by_name(database: Database, repository: An
     assert fast == [repository.to_record(ByName(row)) for row in rows]
     # Twice: the second time from the plan made for this result.
     assert fast == [repository.to_record(row) for row in rows]
+    # A whole result at once, as pages build them.
+    assert repository.to_record.many(rows) == fast
+    assert repository.to_record.many([]) == []
+
+
+@pytest.mark.parametrize("repository", [agents, kernels], ids=str)
+async def test_records_of_pages_without_every_column(database: Database, repository: Any) -> None:
+    """A page selecting only some columns (ConnectionSpec.field_columns): the fields it
+    has are read, the others are NOT_LOADED, one row at a time or all at once."""
+    from app.records import NOT_LOADED
+
+    some = repository.COLUMNS[:1] + repository.COLUMNS[-2:]
+    rows = await _rows(database, sa.select(*some).order_by(some[0]).limit(20))
+    full = await _rows(database, sa.select(*repository.COLUMNS).order_by(some[0]).limit(20))
+    records = repository.to_record.many(rows)
+    assert records == [repository.to_record(row) for row in rows]
+    names = {column.name for column in some}
+    for record, whole in zip(records, map(repository.to_record, full), strict=True):
+        for name in repository.to_record.cls.__dataclass_fields__:
+            value = getattr(record, name)
+            if name in names:
+                assert value == getattr(whole, name)
+            elif name != "container_count":
+                assert value is NOT_LOADED, name
 
 
 async def test_optional_fields_keep_their_default_when_not_selected(
