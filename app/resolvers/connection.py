@@ -15,7 +15,16 @@ from graphql import (
 )
 
 from app.context import Info, context_of
-from app.pagination import Mode, PageArgs, PageRequest, Slice, decode_cursor, validate_page
+from app.filters import Expression
+from app.pagination import (
+    Mode,
+    Ordering,
+    PageArgs,
+    PageRequest,
+    Slice,
+    decode_cursor,
+    validate_page,
+)
 from app.repositories.base import ConnectionSpec
 from app.settings import Settings
 
@@ -109,6 +118,46 @@ def to_connection(page: Slice[Any]) -> dict[str, Any]:
     }
 
 
+# Orderings and filters built from the same arguments, shared by every request: building
+# a filter (SQLAlchemy expressions) and its cache key took ~5% of a filtered page's time.
+# Both are immutable; a filter's bound values are part of its key here. Keyed by the
+# connection and the arguments as JSON (an argument that does not build raises, and
+# nothing is kept). Bounded: cleared when full.
+_ORDERINGS: dict[tuple[str, bytes], Ordering] = {}
+_FILTERS: dict[tuple[str, bytes], Expression | None] = {}
+_SHARED_SIZE = 1024
+
+
+def _argument_key(value: Any) -> bytes:
+    return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS)
+
+
+def _ordering(spec: ConnectionSpec[Any], order_by: Any) -> Ordering:
+    key = (spec.name, _argument_key(order_by))
+    ordering = _ORDERINGS.get(key)
+    if ordering is None:
+        ordering = spec.resolve_order(order_terms(order_by))
+        if len(_ORDERINGS) >= _SHARED_SIZE:
+            _ORDERINGS.clear()
+        _ORDERINGS[key] = ordering
+    return ordering
+
+
+def _filter(spec: ConnectionSpec[Any], spec_filter: Any) -> Expression | None:
+    if spec_filter is None:
+        return spec.build_filter(None)
+    key = (spec.name, _argument_key(spec_filter))
+    try:
+        return _FILTERS[key]
+    except KeyError:
+        pass
+    where = spec.build_filter(spec_filter)
+    if len(_FILTERS) >= _SHARED_SIZE:
+        _FILTERS.clear()
+    _FILTERS[key] = where
+    return where
+
+
 def _fetcher(
     info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]
 ) -> tuple[Callable[[Sequence[Any] | None], Coroutine[Any, Any, list[dict[str, Any]]]], Hashable]:
@@ -117,11 +166,11 @@ def _fetcher(
     key, or one for a root connection), and the key of a nested loader."""
     context = context_of(info)
     page = page_request(args, context.settings)
-    ordering = spec.resolve_order(order_terms(args.get("order_by")))
+    ordering = _ordering(spec, args.get("order_by"))
     if page.cursor is not None:
         # Checked here, not in the loader batch: a bad cursor fails the field before SQL.
         decode_cursor(page.cursor, ordering)
-    where = spec.build_filter(args.get("filter"))
+    where = _filter(spec, args.get("filter"))
     selected = wants(info)
     want_count, want_opposite = selected.count, selected.opposite(page)
     want_cursors, want_edge_cursors = selected.cursors, selected.edge_cursors
@@ -145,7 +194,7 @@ def _fetcher(
 
     key = (
         spec.name,
-        orjson.dumps(args, default=str, option=orjson.OPT_SORT_KEYS),
+        _argument_key(args),
         want_count,
         want_opposite,
         want_cursors,

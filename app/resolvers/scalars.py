@@ -18,8 +18,24 @@ datetime_scalar = ScalarType("DateTime")
 json_scalar = ScalarType("JSON")
 
 
+# The text of amounts seen before: a page of slots repeats a few capacities and usages,
+# and a dict lookup costs a third of normalizing and formatting. Only finite amounts
+# without a sign are kept (-0 equals 0 but is written "-0"; NaN equals nothing), and the
+# map is bounded: cleared when full.
+_DECIMAL_TEXT: dict[Decimal, str] = {}
+_DECIMAL_TEXT_SIZE = 4096
+
+
 @decimal_scalar.serializer
 def serialize_decimal(value: Any) -> str:
+    if type(value) is Decimal and value.is_finite() and not value.is_signed():
+        text = _DECIMAL_TEXT.get(value)
+        if text is None:
+            text = format(value.normalize(), "f")
+            if len(_DECIMAL_TEXT) >= _DECIMAL_TEXT_SIZE:
+                _DECIMAL_TEXT.clear()
+            _DECIMAL_TEXT[value] = text
+        return text
     if isinstance(value, Decimal):
         # Plain notation, no exponent, no trailing zeros: "2", "0.5", "68719476736".
         return format(value.normalize(), "f")

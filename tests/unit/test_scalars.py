@@ -30,6 +30,22 @@ from app.resolvers.scalars import (
 )
 def test_decimal_serializes_exactly(value: Decimal | int, text: str) -> None:
     assert serialize_decimal(value) == text
+    # Again, now that the text may be remembered.
+    assert serialize_decimal(value) == text
+
+
+def test_remembered_decimal_text_keeps_signs_and_specials_apart() -> None:
+    """Equal amounts share a text; -0 (equal to 0) and NaN (equal to nothing) never do."""
+    assert serialize_decimal(Decimal("2.50")) == "2.5"
+    assert serialize_decimal(Decimal("2.5000")) == "2.5"
+    assert serialize_decimal(Decimal("0")) == "0"
+    assert serialize_decimal(Decimal("-0")) == "-0"
+    assert serialize_decimal(Decimal("0.000")) == "0"
+    assert serialize_decimal(Decimal("-1.50")) == "-1.5"
+    assert serialize_decimal(Decimal("NaN")) == "NaN"
+    for _ in range(5000):  # more than the map holds: it starts again, answers the same
+        serialize_decimal(Decimal(_))
+    assert serialize_decimal(Decimal("4999.00")) == "4999"
 
 
 def test_decimal_parses_strings_and_ints_only() -> None:
