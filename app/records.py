@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast, dataclass_transform
 from uuid import UUID
 
 C = TypeVar("C", bound=type)
+_ZERO = Decimal(0)
 
 
 @dataclass_transform(frozen_default=True)
@@ -95,7 +96,7 @@ class AgentResourceSlot:
     @property
     def free(self) -> Decimal:
         # `used` may exceed a capacity that shrank; nothing is free then.
-        return max(self.capacity - self.used, Decimal(0))
+        return max(self.capacity - self.used, _ZERO)
 
 
 @record
