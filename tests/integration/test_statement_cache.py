@@ -217,3 +217,49 @@ async def test_a_page_whose_parameters_cannot_be_traced_is_run_as_built(
         names.append([record.slot_name for record, _ in result.items])
     assert names == [["cpu"], ["mem"]]
     assert all(template is None for template in database.statements._templates.values())
+
+
+async def test_lookups_by_key_are_compiled_once_and_never_built_again(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fetch_by_keys` and `fetch_by_pairs` bind their keys to SQL compiled once per shape:
+    later lookups of any keys build no statement at all, and find exactly their rows."""
+    from uuid import UUID
+
+    from app.auth import Caller
+    from app.repositories import kernels as kernels_repository
+    from app.repositories import resource_allocations
+
+    superadmin = Caller(key_id="k", user_uuid=UUID(int=1), domain="default", role="superadmin")
+    absent = UUID(int=0)
+    session = database.session()
+    try:
+        ids = [row["id"] for row in await session.fetch_all(sa.select(kernels.c.id).limit(6))]
+        # Each shape once, compiled now (or by an earlier test).
+        await kernels_repository.fetch_by_ids(session, superadmin, [ids[0], absent])
+        await resource_allocations.fetch_by_keys(session, superadmin, [(absent, "cpu")])
+        before = database.statements.compiled
+        selects: list[object] = []
+        select = sa.select
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            selects.append(args)
+            return select(*args, **kwargs)
+
+        monkeypatch.setattr(sa, "select", counted)
+        for chunk in (ids[1:3], ids[3:], [absent, ids[0]]):
+            found = await kernels_repository.fetch_by_ids(session, superadmin, chunk)
+            assert [k.id if k else None for k in found] == [
+                None if key == absent else key for key in chunk
+            ]
+        pairs = [(ids[0], "cpu"), (absent, "cpu")]
+        allocations = await resource_allocations.fetch_by_keys(session, superadmin, pairs)
+        again = await resource_allocations.fetch_by_keys(session, superadmin, pairs[::-1])
+    finally:
+        await session.close()
+    assert selects == []
+    assert database.statements.compiled == before
+    assert allocations[0] is not None
+    assert allocations[0].kernel_id == ids[0]
+    assert allocations[1] is None
+    assert again == allocations[::-1]
