@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,11 @@ def resolve_node_type(obj: Any, *_: Any) -> str:
     return _TYPE_NAMES[type(obj)]
 
 
+# A client asks for the same IDs again and again (a UI refreshing what it shows): decoding
+# one (base64 checked against its alphabet, the text split, a UUID parsed) took ~3 µs, 100
+# per `nodes` request. Parsing is pure, so its results are remembered; a malformed ID raises
+# every time (lru_cache keeps no exceptions).
+@functools.lru_cache(maxsize=8192)
 def _parse(global_id: str) -> tuple[_NodeType, Any]:
     type_name, raw_id = decode_global_id(global_id)
     node_type = _NODE_TYPES.get(type_name)

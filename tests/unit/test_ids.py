@@ -29,3 +29,18 @@ def test_standard_base64() -> None:
 def test_malformed(bad: str) -> None:
     with pytest.raises(InvalidParameters, match="Invalid global ID"):
         decode_global_id(bad)
+
+
+def test_parsed_node_ids_are_remembered_and_bad_ones_refused_every_time() -> None:
+    from uuid import UUID
+
+    from app.resolvers.node import _parse
+
+    good = encode_global_id("KernelV2", str(UUID(int=7)))
+    first = _parse(good)
+    assert _parse(good) is first
+    assert first[1] == UUID(int=7)
+    bad = encode_global_id("KernelV2", "not-a-uuid")
+    for _ in range(2):
+        with pytest.raises(InvalidParameters, match="not a UUID"):
+            _parse(bad)
