@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
-from typing import Any
+
+import sqlalchemy as sa
 
 from app.db import RequestSession
 from app.filters import string_filter
@@ -17,13 +20,15 @@ COLUMNS = (
     t.c.description,
     t.c.display_unit,
     t.c.display_icon,
-    t.c.number_format,
+    # As its JSON text: the registry holds a handful of distinct formats, each parsed once.
+    sa.type_coerce(t.c.number_format, sa.Text).label("number_format"),
     t.c.rank,
 )
 
 
-def _number_format(value: dict[str, Any] | None) -> NumberFormat:
-    number_format = value or {}
+@functools.lru_cache(maxsize=256)
+def _number_format(text: str | None) -> NumberFormat:
+    number_format = (json.loads(text) if text is not None else None) or {}
     return NumberFormat(
         binary=bool(number_format.get("binary", False)),
         round_length=int(number_format.get("round_length", 0)),
