@@ -238,7 +238,12 @@ def _computed_reader(resolve: Callable[..., Any]) -> Callable[[Any], Any]:
 
 def _attribute_reader(attribute: str) -> Callable[[Any], Any]:
     def read(source: Any) -> Any:
-        if type(source) is dict or isinstance(source, Mapping):
+        kind = type(source)
+        if kind is dict:
+            return source.get(attribute)
+        if _record_types.get(kind) or _record_type(kind):  # spares the ABC check below
+            return getattr(source, attribute, None)
+        if isinstance(source, Mapping):
             return source.get(attribute)
         return getattr(source, attribute, None)
 
