@@ -243,7 +243,28 @@ def encode_cursor(ordering: Ordering, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode("ascii").rstrip("=")
 
 
+# Cursors decoded before, by cursor and order: a request decodes its cursor twice (to
+# refuse a bad one before any SQL, then to build the statement), and clients page from the
+# same cursor again. Decoding is pure; a bad cursor raises every time. Bounded: cleared when
+# full.
+_DECODED: dict[tuple[str, str], tuple[Any, ...]] = {}
+_DECODED_SIZE = 4096
+
+
 def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
+    """The cursor's values, one per term of `ordering`; InvalidParameters for a cursor that
+    is malformed or made for another order."""
+    key = (cursor, ordering.signature)
+    values = _DECODED.get(key)
+    if values is None:
+        values = _decode_cursor(cursor, ordering)
+        if len(_DECODED) >= _DECODED_SIZE:
+            _DECODED.clear()
+        _DECODED[key] = values
+    return values
+
+
+def _decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
     malformed = InvalidParameters(
         f"The cursor {cursor!r} is not valid: pass a cursor exactly as a previous page "
         "returned it, or leave `after`/`before` out to start from the beginning."

@@ -168,3 +168,20 @@ def test_mixed_or_nullable_orders_split_into_one_index_range_per_branch() -> Non
         "t.used IS NULL",
         "t.used = 2 AND t.name > 'x'",
     ]
+
+
+def test_decoded_cursors_are_remembered_per_order_and_bad_ones_refused_every_time() -> None:
+    from app.pagination import decode_cursor
+    from app.repositories import kernels
+
+    by_created = kernels.CONNECTION.resolve_order([("CREATED_AT", False)])
+    by_status = kernels.CONNECTION.resolve_order([("STATUS", False)])
+    cursor = encode_cursor(by_created, [dt.datetime(2026, 3, 1, tzinfo=dt.UTC), uuid.UUID(int=5)])
+    values = decode_cursor(cursor, by_created)
+    assert decode_cursor(cursor, by_created) is values
+    assert values == (dt.datetime(2026, 3, 1, tzinfo=dt.UTC), uuid.UUID(int=5))
+    for _ in range(2):  # the same cursor under another order is refused, each time
+        with pytest.raises(InvalidParameters, match="another order"):
+            decode_cursor(cursor, by_status)
+        with pytest.raises(InvalidParameters, match="not valid"):
+            decode_cursor(cursor[:-4], by_created)
