@@ -3,12 +3,14 @@ becomes one SQL statement. Built per request because aiodataloader binds the run
 
 from __future__ import annotations
 
+from asyncio import Future
 from collections.abc import Callable, Coroutine, Hashable
 from functools import cached_property, partial
 from typing import Any
 from uuid import UUID
 
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, enqueue_post_future_job
+from aiodataloader import Loader as _Queued
 
 from app.auth import Caller
 from app.db import RequestSession
@@ -32,6 +34,28 @@ async def _absent(keys: list[Any]) -> list[Any]:
     return [None] * len(keys)
 
 
+class _Loader(DataLoader[Any, Any]):
+    """aiodataloader's DataLoader with the default options this service uses (batching,
+    caching, keys as their own cache keys) and a shorter `load`: a page of 100 kernels
+    loads 100 allocation pages, and the general `load` (a cache-key function, option
+    checks, a second method call) was most of each load's cost. Dispatch, batch failures and
+    everything else are DataLoader's own."""
+
+    def load(self, key: Any) -> Future[Any]:
+        cache = self._cache
+        future: Future[Any] | None = cache.get(key)
+        if future is not None:
+            return future
+        if key is None:
+            return super().load(key)  # DataLoader's own error for it
+        future = cache[key] = self.loop.create_future()
+        queue = self._queue
+        queue.append(_Queued(key=key, future=future))
+        if len(queue) == 1:
+            enqueue_post_future_job(self.loop, self)
+        return future
+
+
 class Loaders:
     """Every loader answers for one caller: what it may not see is absent (None). Each is
     made on first use: most requests need one or two of them, and a DataLoader binds the
@@ -44,7 +68,7 @@ class Loaders:
 
     @cached_property
     def slot_type(self) -> DataLoader[str, ResourceSlotType | None]:
-        return DataLoader(partial(resource_slot_types.fetch_by_names, self._session))
+        return _Loader(partial(resource_slot_types.fetch_by_names, self._session))
 
     # Agents (and their slots) are all or nothing by role: for the others no statement
     # runs at all.
@@ -52,26 +76,24 @@ class Loaders:
     @cached_property
     def agent(self) -> DataLoader[str, Agent | None]:
         sees = self._caller.sees_agents
-        return DataLoader(partial(agents.fetch_by_ids, self._session) if sees else _absent)
+        return _Loader(partial(agents.fetch_by_ids, self._session) if sees else _absent)
 
     @cached_property
     def agent_slot(self) -> DataLoader[tuple[str, str], AgentResourceSlot | None]:
         sees = self._caller.sees_agents
-        return DataLoader(
-            partial(agent_resources.fetch_by_keys, self._session) if sees else _absent
-        )
+        return _Loader(partial(agent_resources.fetch_by_keys, self._session) if sees else _absent)
 
     @cached_property
     def kernel(self) -> DataLoader[UUID, Kernel | None]:
-        return DataLoader(partial(kernels.fetch_by_ids, self._session, self._caller))
+        return _Loader(partial(kernels.fetch_by_ids, self._session, self._caller))
 
     @cached_property
     def allocation(self) -> DataLoader[tuple[UUID, str], KernelResourceAllocation | None]:
-        return DataLoader(partial(resource_allocations.fetch_by_keys, self._session, self._caller))
+        return _Loader(partial(resource_allocations.fetch_by_keys, self._session, self._caller))
 
     @cached_property
     def container_count(self) -> DataLoader[str, int]:
-        return DataLoader(partial(agents.container_counts, self._session))
+        return _Loader(partial(agents.container_counts, self._session))
 
     def release(self) -> None:
         """Drop every cached value and loader (see RequestContext.release)."""
@@ -87,5 +109,5 @@ class Loaders:
         all its parents in this request come from one statement."""
         loader = self._connections.get(key)
         if loader is None:
-            loader = self._connections[key] = DataLoader(batch)
+            loader = self._connections[key] = _Loader(batch)
         return loader
