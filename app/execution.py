@@ -1077,25 +1077,34 @@ class FastExecutor(Executor[None]):
         graphql-core must execute it."""
         if parent_type.name.startswith("__"):
             return None
+        read = self._default_read(parent_type, field_group)
+        if read is None:
+            return None
+        field, reader = read
+        complete = self._mixed_type(
+            field.type, field_group, str(parent_type), field_group[0].node.name.value
+        )
+        return None if complete is None else (field, reader, complete)
+
+    def _default_read(
+        self, parent_type: GraphQLObjectType, field_group: FieldDetailsList
+    ) -> tuple[GraphQLField, Callable[[Any], Any]] | None:
+        """A field read by the default resolver (or a `source_only` one), without arguments
+        or directives beyond @skip/@include: the field and what reads its value from a
+        source; None when its resolver must run."""
         first = field_group[0].node
         field_name = first.name.value
         if field_name.startswith("__") or first.arguments:
             return None
         field = self.schema.get_field(parent_type, field_name)
-        if field is None or field.args:
-            return None
-        if not _only_collected(field_group):
+        if field is None or field.args or not _only_collected(field_group):
             return None
         attribute = self._attribute(field, field_name)
-        reader: Callable[[Any], Any]
         if attribute is not None:
-            reader = _attribute_reader(attribute)
-        elif field.resolve in _SOURCE_ONLY:
-            reader = _computed_reader(field.resolve)
-        else:
-            return None
-        complete = self._mixed_type(field.type, field_group, str(parent_type), field_name)
-        return None if complete is None else (field, reader, complete)
+            return field, _attribute_reader(attribute)
+        if field.resolve in _SOURCE_ONLY:
+            return field, _computed_reader(field.resolve)
+        return None
 
     def _mixed_type(
         self,
@@ -1316,21 +1325,10 @@ class FastExecutor(Executor[None]):
     ) -> tuple[Callable[[Any], Any], bool, _BatchPlan] | None:
         """A default-resolved (or `source_only`) field without arguments whose type is an
         object type, possibly non-null: its reader, whether it is non-null, its plan."""
-        first = field_group[0].node
-        field_name = first.name.value
-        if field_name.startswith("__") or first.arguments:
+        read = self._default_read(parent_type, field_group)
+        if read is None:
             return None
-        field = self.schema.get_field(parent_type, field_name)
-        if field is None or field.args or not _only_collected(field_group):
-            return None
-        attribute = self._attribute(field, field_name)
-        reader: Callable[[Any], Any]
-        if attribute is not None:
-            reader = _attribute_reader(attribute)
-        elif field.resolve in _SOURCE_ONLY:
-            reader = _computed_reader(field.resolve)
-        else:
-            return None
+        field, reader = read
         field_type: Any = field.type
         non_null = is_non_null_type(field_type)
         object_type = field_type.of_type if non_null else field_type
