@@ -38,6 +38,8 @@ from app.filters import array_of
 from app.records import record
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 CURSOR_VERSION = 1
 # Integer order keys are int4 columns.
@@ -245,23 +247,16 @@ def encode_cursor(ordering: Ordering, values: Sequence[Any]) -> str:
 
 # Cursors decoded before, by cursor and order: a request decodes its cursor twice (to
 # refuse a bad one before any SQL, then to build the statement), and clients page from the
-# same cursor again. Decoding is pure; a bad cursor raises every time. Bounded: cleared when
-# full.
+# same cursor again. Decoding is pure; a bad cursor raises every time.
 _DECODED: dict[tuple[str, str], tuple[Any, ...]] = {}
-_DECODED_SIZE = 4096
 
 
 def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
     """The cursor's values, one per term of `ordering`; InvalidParameters for a cursor that
     is malformed or made for another order."""
-    key = (cursor, ordering.signature)
-    values = _DECODED.get(key)
-    if values is None:
-        values = _decode_cursor(cursor, ordering)
-        if len(_DECODED) >= _DECODED_SIZE:
-            _DECODED.clear()
-        _DECODED[key] = values
-    return values
+    return memoized(
+        _DECODED, (cursor, ordering.signature), lambda: _decode_cursor(cursor, ordering)
+    )
 
 
 def _decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
@@ -398,6 +393,28 @@ _LIMIT = "_sg_limit"
 _OFFSET = "_sg_offset"
 
 Shaper = Callable[[Sequence[Any]], list[Slice[T]]]
+
+
+def records_of(to_record: Callable[[Any], T], rows: Sequence[Any]) -> list[T]:
+    """The records of one result's rows: at once with a reader that has `many` (see
+    app.repositories.base.RecordReader), else one call per row."""
+    many: Callable[[Sequence[Any]], list[T]] | None = getattr(to_record, "many", None)
+    return many(rows) if many is not None else [to_record(row) for row in rows]
+
+
+def memoized(memo: dict[K, V], key: K, build: Callable[[], V], size: int = 4096) -> V:
+    """`memo[key]`, built and kept on first use: for values that depend on the key alone
+    and are immutable, shared by requests. A build that raises keeps nothing. Bounded:
+    cleared when full."""
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    value = build()
+    if len(memo) >= size:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 @dataclass(frozen=True)
@@ -602,9 +619,6 @@ def _shaper(
 ) -> Shaper[T]:
     ordering, page = query.ordering, query.page
     terms = ordering.terms
-    # A record reader that builds the records of one result's rows at once (see
-    # app.repositories.base.RecordReader), else one call per row.
-    many: Callable[[list[Any]], list[T]] | None = getattr(to_record, "many", None)
 
     def readers(row: Any) -> tuple[Callable[[Any], Any], ...]:
         # Read every row of one result alike: the column lookups are made once per result.
@@ -629,7 +643,7 @@ def _shaper(
         if page.mode is Mode.BACKWARD:
             rows_list.reverse()
         items: list[tuple[T, str | None]]
-        records = many(rows_list) if many is not None else [to_record(r) for r in rows_list]
+        records = records_of(to_record, rows_list)
         if query.want_cursors and rows_list:
             if keys is None:
                 keys = readers(rows_list[0])

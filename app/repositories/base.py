@@ -26,6 +26,7 @@ from app.pagination import (
     Slice,
     SortKey,
     build_select,
+    records_of,
     resolve_order,
 )
 from app.records import NOT_LOADED
@@ -412,12 +413,6 @@ async def fetch_by_keys(
 
 # The named parameters of a lookup statement: the keys (of each key column).
 _KEYS = ("_sg_keys", "_sg_keys_b")
-
-
-def records_of(to_record: Callable[[Row], T], rows: Sequence[Row]) -> list[T]:
-    """The records of one result's rows (at once with a RecordReader)."""
-    many: Callable[[Sequence[Row]], list[T]] | None = getattr(to_record, "many", None)
-    return many(rows) if many is not None else [to_record(row) for row in rows]
 
 
 async def fetch_by_pairs(

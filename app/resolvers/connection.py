@@ -23,6 +23,7 @@ from app.pagination import (
     PageRequest,
     Slice,
     decode_cursor,
+    memoized,
     validate_page,
 )
 from app.repositories.base import ConnectionSpec
@@ -133,29 +134,23 @@ def _argument_key(value: Any) -> bytes:
 
 
 def _ordering(spec: ConnectionSpec[Any], order_by: Any) -> Ordering:
-    key = (spec.name, _argument_key(order_by))
-    ordering = _ORDERINGS.get(key)
-    if ordering is None:
-        ordering = spec.resolve_order(order_terms(order_by))
-        if len(_ORDERINGS) >= _SHARED_SIZE:
-            _ORDERINGS.clear()
-        _ORDERINGS[key] = ordering
-    return ordering
+    return memoized(
+        _ORDERINGS,
+        (spec.name, _argument_key(order_by)),
+        lambda: spec.resolve_order(order_terms(order_by)),
+        _SHARED_SIZE,
+    )
 
 
 def _filter(spec: ConnectionSpec[Any], spec_filter: Any) -> Expression | None:
     if spec_filter is None:
         return spec.build_filter(None)
-    key = (spec.name, _argument_key(spec_filter))
-    try:
-        return _FILTERS[key]
-    except KeyError:
-        pass
-    where = spec.build_filter(spec_filter)
-    if len(_FILTERS) >= _SHARED_SIZE:
-        _FILTERS.clear()
-    _FILTERS[key] = where
-    return where
+    return memoized(
+        _FILTERS,
+        (spec.name, _argument_key(spec_filter)),
+        lambda: spec.build_filter(spec_filter),
+        _SHARED_SIZE,
+    )
 
 
 def _fetcher(
