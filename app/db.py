@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
 from databases import Database as _Pool
 from databases.backends.common.records import Record as _Record
 from databases.backends.common.records import create_column_maps
-from databases.backends.postgres import PostgresConnection
 from databases.core import Connection as _Connection
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql import ClauseElement
@@ -75,6 +74,9 @@ _UNAVAILABLE = (
     asyncpg.exceptions.OperatorInterventionError,
     # 53: out of connections, memory or disk.
     asyncpg.exceptions.InsufficientResourcesError,
+)
+UNAVAILABLE_MESSAGE = (
+    "The database is unavailable or the statement took too long; retry the request."
 )
 # Whatever stops a new connection from being made: besides the above, e.g. a database that
 # does not accept connections right now, was dropped, or a password that was changed.
@@ -275,6 +277,11 @@ class CompiledStatements:
         return compiled, sql, names, compiled._bind_processors, result_columns, column_maps
 
 
+# How long a connection may stay parked with this worker before it goes back to the pool
+# (where asyncpg's own idle lifetime and minimum size apply to it again).
+PARK_SECONDS = 10.0
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         if settings.database_url is None:
@@ -292,15 +299,39 @@ class Database:
             },
             reset=_keep_session,
         )
+        backend = self._pool._backend
+        self._dialect = backend._dialect
+        # Never acquired: compiles the statements whose SQL cannot be reused, as `databases`
+        # compiles them.
+        self._compiler = backend.connection()
         self.listeners: list[StatementListener] = []
         # JSON columns stay with the json module: orjson would read an integer beyond 64
         # bits as a float, silently (tests/integration/test_records.py).
-        self.statements = CompiledStatements(self._pool._backend._dialect)
+        self.statements = CompiledStatements(self._dialect)
+        # Connections parked between requests, the most recent last, with when each was
+        # parked (see `_lease` and `_park`).
+        self._parked: list[tuple[asyncpg.Connection, float]] = []
+        self._waiting = 0  # sessions waiting for the pool
+        self._sweep: asyncio.TimerHandle | None = None
+        self._returning: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self.park_seconds = PARK_SECONDS
 
     async def connect(self) -> None:
+        self._closing = False
         await self._pool.connect()
 
     async def disconnect(self) -> None:
+        # The pool waits for every connection to come back before it closes: parked ones first.
+        self._closing = True
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        parked, self._parked = self._parked, []
+        for connection, _ in parked:
+            await self._release(connection)
+        if self._returning:
+            await asyncio.gather(*self._returning)
         await self._pool.disconnect()
 
     def session(self) -> RequestSession:
@@ -312,14 +343,98 @@ class Database:
 
     async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
         """One statement outside a request (CLI, readiness checks)."""
-        self._notify(query)
-        with _translate_faults():
-            return await self._pool.fetch_all(query)
+        session = self.session()
+        try:
+            return await session.fetch_all(query)
+        finally:
+            await session.close()
 
     def connection(self) -> _Connection:
-        # A fresh connection object, not databases' per-Task one: the request owns it and
-        # uses it from every resolver Task.
+        # A fresh connection object, not databases' per-Task one, straight from the pool
+        # (not a parked one).
         return _Connection(self._pool, self._pool._backend)
+
+    # A request takes one connection and gives it back at its end. asyncpg's pool costs
+    # about as much CPU per request as the request's statement itself (a queue, a
+    # timeout, a task shielding each release, an inactivity timer). A connection a
+    # request leaves clean is parked with this worker instead, and the next request takes
+    # it at once: the most recently used first, so a few stay busy and the rest go back
+    # to the pool after `park_seconds`. A connection is only parked when no session waits
+    # for the pool (a waiter is never passed over), and only clean: open, not in a
+    # transaction, not cancelling a statement, under asyncpg's query limit. Anything else
+    # goes back through the pool, which resets, closes or replaces it as before.
+
+    async def _lease(self, timeout_s: float | None) -> asyncpg.Connection:
+        parked = self._parked
+        while parked:
+            connection, _ = parked.pop()
+            if not _detached(connection):
+                if not connection.is_closed():
+                    return connection
+                await self._release(connection)  # the pool finishes its clean-up
+        self._waiting += 1
+        try:
+            async with asyncio.timeout(timeout_s):
+                return cast(asyncpg.Connection, await self._pool._backend._pool.acquire())
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "No database connection became free in time (pool timeout); retry the request."
+            ) from None
+        except _CONNECT_FAILURES as error:
+            raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from error
+        finally:
+            self._waiting -= 1
+
+    async def _give_back(self, connection: asyncpg.Connection) -> None:
+        if not self._park(connection):
+            await self._release(connection)
+
+    def _park(self, connection: asyncpg.Connection) -> bool:
+        if self._waiting or self._closing or _detached(connection) or connection.is_closed():
+            return False
+        protocol = connection._protocol  # type: ignore[attr-defined]  # asyncpg's own state
+        if (
+            connection.is_in_transaction()
+            or protocol._is_cancelling()
+            or protocol.queries_count >= self._pool._backend._pool._max_queries
+        ):
+            return False
+        loop = asyncio.get_running_loop()
+        self._parked.append((connection, loop.time()))
+        if self._sweep is None:
+            self._sweep = loop.call_later(self.park_seconds, self._sweep_parked)
+        return True
+
+    def _sweep_parked(self) -> None:
+        """Parked connections unused for `park_seconds` go back to the pool."""
+        self._sweep = None
+        loop = asyncio.get_running_loop()
+        parked = self._parked
+        stale = 0
+        now = loop.time()
+        while stale < len(parked) and now - parked[stale][1] >= self.park_seconds:
+            stale += 1
+        for connection, _ in parked[:stale]:
+            task = loop.create_task(self._release(connection))
+            self._returning.add(task)
+            task.add_done_callback(self._returning.discard)
+        del parked[:stale]
+        if parked:
+            wait = parked[0][1] + self.park_seconds - now
+            self._sweep = loop.call_later(max(wait, 0.0), self._sweep_parked)
+
+    async def _release(self, connection: asyncpg.Connection) -> None:
+        try:
+            await self._pool._backend._pool.release(connection)
+        except Exception:
+            # The pool discards a connection it cannot reset; the request is answered.
+            log.exception("releasing a request's database connection failed")
+
+
+def _detached(connection: asyncpg.Connection) -> bool:
+    """Whether asyncpg has taken the connection back itself: it does when the server closes
+    a pool connection, in use or parked (its proxy then refuses every call)."""
+    return getattr(connection, "_con", connection) is None
 
 
 class SessionClosed(RuntimeError):
@@ -327,20 +442,23 @@ class SessionClosed(RuntimeError):
     error nulled the whole response); it is refused rather than given a new connection."""
 
 
+_Prepared = tuple[str, list[Any], Any, Any]
+
+
 class RequestSession:
-    """One request's single connection, acquired on first use and released at the end.
+    """One request's single connection, taken on first use and given back at the end.
 
     Statements run one at a time (`_lock`), so `close()` taking the same lock waits for the
     one in flight; after it, no statement can take a connection again. Without this, a
     DataLoader batch still running when the response was complete would either break the
-    release ("another operation is in progress") or acquire a connection nobody releases.
+    release ("another operation is in progress") or take a connection nobody gives back.
     """
 
     def __init__(self, database: Database, *, acquire_timeout_s: float | None = None) -> None:
         self._database = database
-        # The backend's own connection, not `databases`' Connection around it: statements
-        # are already taken in turn here, so its locks and counters are only overhead.
-        self._connection: PostgresConnection | None = None
+        # asyncpg's connection itself, not `databases`' wrappers around it: statements are
+        # already taken in turn here, so their locks and counters are only overhead.
+        self._connection: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
         self._closed = False
         self._acquire_timeout_s = acquire_timeout_s
@@ -349,32 +467,47 @@ class RequestSession:
         self._running: asyncio.Task[Any] | None = None
         self.statements = 0
 
-    @asynccontextmanager
-    async def _statement(self) -> AsyncIterator[PostgresConnection]:
+    async def _begin(self) -> asyncpg.Connection:
         """One statement's turn on the request's connection: taken in order, refused once
-        the request has ended, counted, cancellable, and with its faults translated."""
-        async with self._lock:
+        the request has ended, counted and cancellable. `_end` gives the turn back."""
+        await self._lock.acquire()
+        try:
             if self._closed:
                 raise SessionClosed("the request has ended")
             self._running = asyncio.current_task()
-            try:
-                if self._connection is None:
-                    self._connection = await self._acquire()
-                self.statements += 1
-                with _translate_faults():
-                    yield self._connection
-            finally:
-                self._running = None
+            connection = self._connection
+            if connection is None:
+                connection = self._connection = await self._database._lease(self._acquire_timeout_s)
+            self.statements += 1
+            return connection
+        except BaseException:
+            self._end()
+            raise
+
+    def _end(self) -> None:
+        self._running = None
+        self._lock.release()
 
     async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
-        async with self._statement() as connection:
-            self._database._notify(query)
-            return await self._fetch_all(connection, query)
+        connection = await self._begin()
+        try:
+            database = self._database
+            database._notify(query)
+            # The SQL text of a known shape is reused; anything else is compiled as
+            # `databases` compiles it.
+            prepared = database.statements.prepare(query)
+            if prepared is None:
+                sql, args, result_columns = database._compiler._compile(query)
+                prepared = (sql, args, result_columns, create_column_maps(result_columns))
+            return await self._run(connection, prepared)
+        finally:
+            self._end()
 
     async def fetch_page(self, page: PageStatement) -> Sequence[Row]:
         """A connection page's statement (see app.pagination.PageStatement): built only for
         a new shape, or when statement listeners want to see it."""
-        async with self._statement() as connection:
+        connection = await self._begin()
+        try:
             database = self._database
             statement, prepared = database.statements.prepare_page(
                 page, build=bool(database.listeners)
@@ -383,42 +516,22 @@ class RequestSession:
                 database._notify(statement)
             if prepared is None:
                 assert statement is not None
-                return await connection.fetch_all(statement)
+                sql, args, result_columns = database._compiler._compile(statement)
+                prepared = (sql, args, result_columns, create_column_maps(result_columns))
             return await self._run(connection, prepared)
+        finally:
+            self._end()
 
-    async def _run(
-        self, connection: PostgresConnection, prepared: tuple[str, list[Any], Any, Any]
-    ) -> Sequence[Row]:
+    async def _run(self, connection: asyncpg.Connection, prepared: _Prepared) -> Sequence[Row]:
+        """The statement's rows as `databases`' Records; database outages and timeouts
+        become a retryable, masked service-unavailable error."""
         sql, args, result_columns, column_maps = prepared
-        rows = await connection.raw_connection.fetch(sql, *args)
-        dialect = connection._dialect
-        return [_Record(row, result_columns, dialect, column_maps) for row in rows]
-
-    async def _fetch_all(
-        self, connection: PostgresConnection, query: ClauseElement
-    ) -> Sequence[Row]:
-        """What `databases`' fetch_all does, with the SQL text of a known shape reused."""
-        prepared = self._database.statements.prepare(query)
-        if prepared is None:
-            return await connection.fetch_all(query)
-        return await self._run(connection, prepared)
-
-    async def _acquire(self) -> PostgresConnection:
-        """A pool connection, or ServiceUnavailable when none is free in time: a request
-        waiting on a drained pool is told to retry instead of hanging."""
-        connection = cast(PostgresConnection, self._database._pool._backend.connection())
         try:
-            async with asyncio.timeout(self._acquire_timeout_s):
-                await connection.acquire()
-        except TimeoutError:
-            raise ServiceUnavailable(
-                "No database connection became free in time (pool timeout); retry the request."
-            ) from None
-        except _CONNECT_FAILURES as error:
-            raise ServiceUnavailable(
-                "The database is unavailable or the statement took too long; retry the request."
-            ) from error
-        return connection
+            rows = await connection.fetch(sql, *args)
+        except _UNAVAILABLE as error:
+            raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from error
+        dialect = self._database._dialect
+        return [_Record(row, result_columns, dialect, column_maps) for row in rows]
 
     def cancel(self) -> None:
         """Refuse further statements and cancel the one in flight, if any."""
@@ -432,19 +545,4 @@ class RequestSession:
             self._closed = True
             connection, self._connection = self._connection, None
         if connection is not None:
-            try:
-                await connection.release()
-            except Exception:
-                # The pool discards a connection it cannot reset; the request is answered.
-                log.exception("releasing a request's database connection failed")
-
-
-@contextmanager
-def _translate_faults() -> Iterator[None]:
-    """Database outages and timeouts become a retryable, masked service-unavailable error."""
-    try:
-        yield
-    except _UNAVAILABLE as error:
-        raise ServiceUnavailable(
-            "The database is unavailable or the statement took too long; retry the request."
-        ) from error
+            await self._database._give_back(connection)
