@@ -14,6 +14,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from functools import partial
 from typing import Any
 
@@ -21,7 +22,7 @@ import orjson
 from ariadne import graphql
 from graphql import GraphQLSchema
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from app import apikeys
 from app.auth import Authenticator
@@ -53,10 +54,55 @@ _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,127}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-def _envelope(message: str, status: int, code: str = INVALID_PARAMETERS) -> Response:
+
+class _Disconnected(Exception):
+    """The client went away before its request body was read."""
+
+
+class Answer:
+    """A response, whichever way it is sent: as a Starlette Response, or straight to the
+    ASGI server by the POST lane (`GraphQLEndpoint.asgi_post`)."""
+
+    __slots__ = ("body", "headers", "media_type", "status")
+
+    def __init__(
+        self,
+        body: bytes,
+        status: int = 200,
+        media_type: str = JSON_TYPES[0],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.body = body
+        self.status = status
+        self.media_type = media_type
+        self.headers = headers if headers is not None else {}
+
+    def response(self) -> Response:
+        return Response(
+            self.body, status_code=self.status, media_type=self.media_type, headers=self.headers
+        )
+
+    async def send(self, send: Send) -> None:
+        """What Starlette's Response sends for this answer: the same headers and body."""
+        raw = [
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            (b"content-type", self.media_type.encode("latin-1")),
+        ]
+        raw.extend(
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in self.headers.items()
+        )
+        await send({"type": "http.response.start", "status": self.status, "headers": raw})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def _envelope(message: str, status: int, code: str = INVALID_PARAMETERS) -> Answer:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Answer(orjson.dumps(body), status)
 
 
 def _negotiate(accept: str) -> str:
@@ -127,13 +173,42 @@ class GraphQLEndpoint:
         self.authenticator = Authenticator(settings.auth_cache_seconds)
 
     async def handle(self, request: Request) -> Response:
+        return (await self._handle(request)).response()
+
+    async def asgi_post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """POST /graphql straight from the ASGI server, without Starlette's request,
+        routing and response objects in between (about a tenth of a small request's CPU
+        time). The same checks and answers as `handle` gives a POST."""
+        headers: dict[str, str] = {}
+        for name, value in reversed(scope["headers"]):
+            # The first of repeated headers wins, as in Starlette's Headers.
+            headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _Disconnected
+                body: bytes = message.get("body", b"")
+                if body:
+                    yield body
+                if not message.get("more_body", False):
+                    return
+
+        try:
+            answer = await self._post(headers, chunks())
+        except _Disconnected:
+            return  # nobody to answer
+        await answer.send(send)
+
+    async def _handle(self, request: Request) -> Answer:
         if request.method not in ("GET", "HEAD", "POST"):
-            response = _envelope(
+            answer = _envelope(
                 f"{request.method} is not supported on /graphql; use POST (or GET for queries).",
                 405,
             )
-            response.headers["allow"] = "GET, HEAD, POST"
-            return response
+            answer.headers["allow"] = "GET, HEAD, POST"
+            return answer
         if request.method in ("GET", "HEAD"):
             if "query" in request.query_params:
                 return await self._get_query(request)
@@ -145,15 +220,15 @@ class GraphQLEndpoint:
                     # Local demo only (Settings refuses a token in production).
                     headers={"Authorization": f"Bearer {token}"} if token else None,
                 )
-                return HTMLResponse(page)
+                return Answer(page.encode(), media_type="text/html; charset=utf-8")
             return _envelope(
                 "GET /graphql needs a `query` parameter (queries only); send mutations and larger "
                 "documents as a POST with Content-Type: application/json.",
                 400,
             )
-        return await self._post(request)
+        return await self._post(request.headers, request.stream())
 
-    async def _get_query(self, request: Request) -> Response:
+    async def _get_query(self, request: Request) -> Answer:
         params = request.query_params
         if not params["query"].strip():
             return _envelope("The `query` parameter is empty; pass a GraphQL query document.", 400)
@@ -166,10 +241,10 @@ class GraphQLEndpoint:
                 data["variables"] = orjson.loads(params["variables"])
             except orjson.JSONDecodeError:
                 return _envelope("The `variables` parameter is not valid JSON.", 400)
-        return await self._execute(request, data, queries_only=True)
+        return await self._execute(request.headers, data, queries_only=True)
 
-    async def _post(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    async def _post(self, headers: Mapping[str, str], chunks: AsyncIterator[bytes]) -> Answer:
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             return _envelope(
                 f"POST /graphql takes Content-Type: application/json, got {content_type or 'none'!r}.",
@@ -177,11 +252,11 @@ class GraphQLEndpoint:
             )
         limit = self.settings.max_body_bytes
         too_large = f"The request body exceeds {limit} bytes (max body bytes); send a smaller one."
-        declared = request.headers.get("content-length")
+        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return _envelope(too_large, 413)
         body = bytearray()
-        async for chunk in request.stream():
+        async for chunk in chunks:
             body.extend(chunk)
             if len(body) > limit:
                 return _envelope(too_large, 413)
@@ -197,21 +272,21 @@ class GraphQLEndpoint:
                 "supported).",
                 400,
             )
-        return await self._execute(request, data, queries_only=False)
+        return await self._execute(headers, data, queries_only=False)
 
     def _timed_out(
         self, request_id: str, data: dict[str, Any], statements: int, started: float
-    ) -> Response:
-        response = _envelope(
+    ) -> Answer:
+        answer = _envelope(
             f"The request took longer than {self.settings.request_timeout_ms} ms (request "
             "timeout) and was cancelled; retry it, or ask for less (smaller pages, fewer "
             "nested connections).",
             503,
             SERVICE_UNAVAILABLE,
         )
-        response.headers["x-request-id"] = request_id
+        answer.headers["x-request-id"] = request_id
         log_request(request_id, data, statements, started, 503)
-        return response
+        return answer
 
     def _refused(
         self,
@@ -220,23 +295,23 @@ class GraphQLEndpoint:
         data: dict[str, Any],
         statements: int,
         started: float,
-    ) -> Response:
+    ) -> Answer:
         """No usable API key (401, the same answer whichever part was wrong), or no database
         to check it against (503, retryable)."""
         unauthorized = isinstance(error, Unauthorized)
         status = 401 if unauthorized else 503
-        response = _envelope(error.message, status, error.code)
-        response.headers["x-request-id"] = request_id
+        answer = _envelope(error.message, status, error.code)
+        answer.headers["x-request-id"] = request_id
         if unauthorized:
-            response.headers["www-authenticate"] = 'Bearer realm="slotgraph"'
+            answer.headers["www-authenticate"] = 'Bearer realm="slotgraph"'
         log_request(request_id, data, statements, started, status)
-        return response
+        return answer
 
     async def _execute(
-        self, request: Request, data: dict[str, Any], *, queries_only: bool
-    ) -> Response:
+        self, headers: Mapping[str, str], data: dict[str, Any], *, queries_only: bool
+    ) -> Answer:
         # A client's request id is kept when it is a plain token (it ends up in logs).
-        given = request.headers.get("x-request-id", "")
+        given = headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         started = time.perf_counter()
         session = self.database.session()
@@ -248,7 +323,7 @@ class GraphQLEndpoint:
             async with asyncio.timeout(timeout_s) as deadline:
                 try:
                     caller = await self.authenticator.authenticate(
-                        request.headers.get("authorization"),
+                        headers.get("authorization"),
                         lambda key_id: apikeys.lookup(session, key_id),
                     )
                 except (Unauthorized, ServiceUnavailable) as error:
@@ -289,7 +364,7 @@ class GraphQLEndpoint:
                     }
                 ]
             }
-            return Response(orjson.dumps(result), status_code=500, media_type="application/json")
+            return Answer(orjson.dumps(result), 500)
         finally:
             await session.close()
             if context is not None:
@@ -301,12 +376,7 @@ class GraphQLEndpoint:
             result.pop("data", None)
         # GraphQL-over-HTTP: with application/graphql-response+json a request that could not
         # execute is a 4xx; legacy application/json answers every well-formed request with 200.
-        media_type = _negotiate(request.headers.get("accept", ""))
+        media_type = _negotiate(headers.get("accept", ""))
         status = 400 if media_type == JSON_TYPES[1] and "data" not in result else 200
         log_request(request_id, data, session.statements, started, status)
-        return Response(
-            orjson.dumps(result),
-            status_code=status,
-            media_type=media_type,
-            headers={"x-request-id": request_id},
-        )
+        return Answer(orjson.dumps(result), status, media_type, {"x-request-id": request_id})

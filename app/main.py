@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
+from starlette._utils import get_route_path
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Message, Receive, Scope, Send
 
 from app.db import Database
 from app.errors import AppError
@@ -71,6 +73,41 @@ async def check_migrated(database: Database) -> None:
             f"The database is at revision {current or 'none (empty)'}, this release needs {head}. "
             "Run `make migrate` (or `python -m app migrate`) and start again."
         )
+
+
+class App(Starlette):
+    """The Starlette application, with POST /graphql (nearly every request the service
+    gets) handed straight to the endpoint's ASGI lane; everything else, and that too if
+    the lane fails before answering, goes through Starlette."""
+
+    graphql_post: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.graphql_post
+        if (
+            lane is not None
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and get_route_path(scope) == "/graphql"
+        ):
+            scope["app"] = self
+            started = False
+
+            async def tracked(message: Message) -> None:
+                nonlocal started
+                started = True
+                await send(message)
+
+            try:
+                await lane(scope, receive, tracked)
+            except Exception:
+                # What Starlette's ServerErrorMiddleware does: a 500 if nothing was sent yet,
+                # and the error goes on to the server, which logs it.
+                if not started:
+                    await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
+                raise
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -136,7 +173,8 @@ def create_app(settings: Settings) -> Starlette:
                 name="playground-assets",
             )
         )
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = App(routes=routes, lifespan=lifespan)
+    app.graphql_post = endpoint.asgi_post
     app.state.database = database
     app.state.settings = settings
     return app
