@@ -308,9 +308,10 @@ class Database:
         # JSON columns stay with the json module: orjson would read an integer beyond 64
         # bits as a float, silently (tests/integration/test_records.py).
         self.statements = CompiledStatements(self._dialect)
-        # Connections parked between requests, the most recent last, with when each was
-        # parked (see `_lease` and `_park`).
-        self._parked: list[tuple[asyncpg.Connection, float]] = []
+        # Connections parked between requests, the most recent last, each with the number
+        # of sweeps before it was parked (see `_lease`, `_park` and `_sweep_parked`).
+        self._parked: list[tuple[asyncpg.Connection, int]] = []
+        self._sweeps = 0
         self._waiting = 0  # sessions waiting for the pool
         self._sweep: asyncio.TimerHandle | None = None
         self._returning: set[asyncio.Task[None]] = set()
@@ -359,10 +360,10 @@ class Database:
     # timeout, a task shielding each release, an inactivity timer). A connection a
     # request leaves clean is parked with this worker instead, and the next request takes
     # it at once: the most recently used first, so a few stay busy and the rest go back
-    # to the pool after `park_seconds`. A connection is only parked when no session waits
-    # for the pool (a waiter is never passed over), and only clean: open, not in a
-    # transaction, not cancelling a statement, under asyncpg's query limit. Anything else
-    # goes back through the pool, which resets, closes or replaces it as before.
+    # to the pool after one to two `park_seconds`. A connection is only parked when no
+    # session waits for the pool (a waiter is never passed over), and only clean: open,
+    # not in a transaction, not cancelling a statement, under asyncpg's query limit.
+    # Anything else goes back through the pool, which resets, closes or replaces it.
 
     async def _lease(self, timeout_s: float | None) -> asyncpg.Connection:
         parked = self._parked
@@ -399,20 +400,22 @@ class Database:
             or protocol.queries_count >= self._pool._backend._pool._max_queries
         ):
             return False
-        loop = asyncio.get_running_loop()
-        self._parked.append((connection, loop.time()))
+        # Stamped with the sweep count, not a clock reading (a system call here).
+        self._parked.append((connection, self._sweeps))
         if self._sweep is None:
+            loop = asyncio.get_running_loop()
             self._sweep = loop.call_later(self.park_seconds, self._sweep_parked)
         return True
 
     def _sweep_parked(self) -> None:
-        """Parked connections unused for `park_seconds` go back to the pool."""
+        """Every `park_seconds` while connections are parked: those parked before the
+        previous sweep, so unused for at least that long, go back to the pool."""
+        self._sweeps += 1
         self._sweep = None
         loop = asyncio.get_running_loop()
         parked = self._parked
         stale = 0
-        now = loop.time()
-        while stale < len(parked) and now - parked[stale][1] >= self.park_seconds:
+        while stale < len(parked) and parked[stale][1] < self._sweeps - 1:
             stale += 1
         for connection, _ in parked[:stale]:
             task = loop.create_task(self._release(connection))
@@ -420,8 +423,7 @@ class Database:
             task.add_done_callback(self._returning.discard)
         del parked[:stale]
         if parked:
-            wait = parked[0][1] + self.park_seconds - now
-            self._sweep = loop.call_later(max(wait, 0.0), self._sweep_parked)
+            self._sweep = loop.call_later(self.park_seconds, self._sweep_parked)
 
     async def _release(self, connection: asyncpg.Connection) -> None:
         try:

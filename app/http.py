@@ -10,10 +10,12 @@ execute; with legacy `application/json` 200 for every well-formed request.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from functools import partial
 from typing import Any
@@ -98,6 +100,25 @@ class Answer:
         )
         await send({"type": "http.response.start", "status": self.status, "headers": raw})
         await send({"type": "http.response.body", "body": self.body})
+
+
+class _RequestIds:
+    """Request ids of this process: 32 hex digits, a random half per process (drawn again
+    in a forked child) and a counter, unique without a random draw per request."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+new_request_id = _RequestIds()
 
 
 def _envelope(message: str, status: int, code: str = INVALID_PARAMETERS) -> Answer:
@@ -312,7 +333,7 @@ class GraphQLEndpoint:
     ) -> Answer:
         # A client's request id is kept when it is a plain token (it ends up in logs).
         given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given if given and _REQUEST_ID.fullmatch(given) else new_request_id()
         started = time.perf_counter()
         session = self.database.session()
         context: RequestContext | None = None
