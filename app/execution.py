@@ -109,6 +109,7 @@ from graphql.execution.executor import collect_iterator_awaitables, to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from graphql.pyutils.undefined import UndefinedType
+from graphql.type.scalars import serialize_id, serialize_string
 
 __all__ = ["FastExecutor", "loads_per_parent", "source_only"]
 
@@ -182,6 +183,8 @@ def _alias_attribute(field: GraphQLField) -> str | None:
 
 
 _record_types: dict[type, bool] = {}
+# The types classified as records, for a test without a call (`type(v) in RECORDS`).
+_records: set[type] = set()
 
 
 def _record_type(kind: type) -> bool:
@@ -193,6 +196,8 @@ def _record_type(kind: type) -> bool:
         known = _record_types[kind] = (
             kind is not dict and _inert_source(kind) and not issubclass(kind, Mapping)
         )
+        if known:
+            _records.add(kind)
     return known
 
 
@@ -351,7 +356,7 @@ class _Codegen:
             "G": _GiveUp,
             "LV": _LEAF_VALUES,
             "U": Undefined,
-            "RT": _record_types.get,
+            "RS": _records,
             "RTF": _record_type,
             "INERT": _inert_source,
             "Mapping": Mapping,
@@ -391,7 +396,7 @@ class _Codegen:
         out = [f"def {name}(v):", "    if v is None:", "        return None", "    k = type(v)"]
         variants = (
             ("if k is dict:", "v.get({a})"),
-            ("elif RT(k) or RTF(k):", "getattr(v, {a}, None)"),
+            ("elif k in RS or RTF(k):", "getattr(v, {a}, None)"),
             ("elif INERT(k):", "(v.get({a}) if isinstance(v, Mapping) else getattr(v, {a}, None))"),
         )
         for test, read in variants:
@@ -460,6 +465,10 @@ class _Codegen:
             _, coerce, non_null = node  # type: ignore[misc]
             out.append(f"{pad}if {variable} is None:")
             out.append(f"{pad}    {'raise G' if non_null else 'pass'}")
+            if coerce is serialize_string or coerce is serialize_id:
+                # Both give a str back as it is: no call for the common case.
+                out.append(f"{pad}elif type({variable}) is str:")
+                out.append(f"{pad}    pass")
             out.append(f"{pad}else:")
             out.append(f"{pad}    if type({variable}) not in LV:")
             out.append(f"{pad}        raise G")
@@ -497,7 +506,7 @@ def compile_completer(complete: Complete, *, source: bool) -> Complete:
     if source:
         body: list[str] = []
         read = (
-            "(v.get({a}) if type(v) is dict else getattr(v, {a}, None) if (RT(type(v)) or "
+            "(v.get({a}) if type(v) is dict else getattr(v, {a}, None) if (type(v) in RS or "
             "RTF(type(v))) else v.get({a}) if isinstance(v, Mapping) else getattr(v, {a}, None))"
         )
         codegen.field(complete, "x", read, body, "    ")

@@ -861,6 +861,25 @@ async def test_shared_completers_are_compiled_to_the_same_answers() -> None:
     assert len(execution._COMPILED) == compiled_before + 1
 
 
+async def test_compiled_string_leaves_take_strings_as_they_are() -> None:
+    """A compiled String or ID leaf passes a `str` through without calling its serializer;
+    anything else (a str subclass, numbers, booleans, null) still goes through it, and
+    every answer is graphql-core's."""
+
+    class Tagged(str):
+        pass
+
+    query = "{ box { name strictName tags children { name strictName } } }"
+    compiled_before = len(execution._COMPILED)
+    for value in ("n", "", Tagged("t"), 1, True, 1.5, None, ["x"]):
+        leaf = {"name": value, "strict_name": value, "tags": [value, "a"], "count": 1}
+        root = {"box": {**leaf, "children": [dict(leaf)]}}
+        stock = await run(None, query, None, root)
+        fast = await run(FastExecutor, query, None, root)
+        assert wire(fast) == wire(stock), value
+    assert len(execution._COMPILED) > compiled_before  # compiled, not run as closures
+
+
 async def test_abstract_types_are_compiled_with_their_possible_types() -> None:
     """An interface whose type resolver is `source_only` is compiled too: one generated
     function names the runtime type and hands the value to that type's compiled object
