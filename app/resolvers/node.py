@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -121,4 +120,9 @@ async def resolve_global_ids(
 ) -> list[object | None]:
     # Decode every ID first: one malformed ID fails the field before any SQL runs.
     parsed = [_parse(global_id) for global_id in global_ids]
-    return list(await asyncio.gather(*(t.load(context, key) for t, key in parsed)))
+    # Every load is asked for before any is awaited, so the loaders batch them; each type's
+    # batch settles all of its loads at once, so the awaits below wait once per batch, not
+    # once per ID (asyncio.gather watched each of them with a callback of its own). The
+    # first failing ID in the list fails the field.
+    loads = [t.load(context, key) for t, key in parsed]
+    return [await load for load in loads]
