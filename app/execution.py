@@ -76,13 +76,19 @@ from uuid import UUID
 from ariadne.resolvers import resolve_to
 from graphql import (
     DirectiveNode,
+    DocumentNode,
     Executor,
     FieldNode,
+    GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLSchema,
+    GraphQLString,
     ListValueNode,
     Node,
     ObjectValueNode,
@@ -861,9 +867,79 @@ def _retrieve(holes: list[_Hole]) -> None:
             future.add_done_callback(_seen)
 
 
+# A variable holding a list of at least this many strings is coerced by `_string_lists`.
+_STRING_LIST_MIN = 8
+
+
+def _string_list_type(type_: Any) -> bool:
+    """Whether a variable's type is a list of built-in IDs or Strings ([ID!]!, [String],
+    ...): for those, a list of `str` coerces to a list of the same strings."""
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if not isinstance(type_, GraphQLList):
+        return False
+    item = type_.of_type
+    if isinstance(item, GraphQLNonNull):
+        item = item.of_type
+    return item is GraphQLID or item is GraphQLString
+
+
 class FastExecutor(Executor[None]):
     """graphql-core's executor, with plain subtrees completed directly (see the module
     docstring). Pass it as Ariadne's `execution_context_class`."""
+
+    @classmethod
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> list[GraphQLError] | Executor[Any]:
+        """graphql-core's `build`, with long lists of strings for list-of-ID or -String
+        variables (a `nodes(ids: $ids)` of 100 IDs) taken as they are: graphql-core coerces
+        such a list item by item (a path, type checks and a parse per item, a tenth of a
+        `nodes` request), and the result is the same strings. Such a variable is built
+        with an empty list in its place, which coerces alike for any list type; its own
+        list is put back when its declared type is one of those. For any other list type
+        (e.g. a list of enum names), the executor is built again with the raw values."""
+        taken: dict[str, list[str]] = {}
+        if raw_variable_values:
+            for name, value in raw_variable_values.items():
+                if (
+                    type(value) is list
+                    and len(value) >= _STRING_LIST_MIN
+                    and all(type(item) is str for item in value)
+                ):
+                    taken[name] = value
+        if not taken:
+            return super().build(
+                schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
+            )
+        assert raw_variable_values is not None
+        stand_ins = {**raw_variable_values, **{name: [] for name in taken}}
+        built = super().build(
+            schema, document, root_value, context_value, stand_ins, *args, **kwargs
+        )
+        if isinstance(built, list):
+            # Errors: those of the raw values are the ones to report.
+            return super().build(
+                schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
+            )
+        sources, coerced = built.variable_values
+        declared = {name: value for name, value in taken.items() if name in sources}
+        # (A variable the operation does not declare is ignored, as graphql-core ignores it.)
+        if not all(_string_list_type(sources[name].signature.type) for name in declared):
+            return super().build(
+                schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
+            )
+        for name, value in declared.items():
+            sources[name] = sources[name]._replace(value=value)
+            coerced[name] = list(value)
+        return built
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,0 +1,75 @@
+"""FastExecutor.build takes long lists of strings for list-of-ID/String variables as they
+are: the coerced values (and errors) are graphql-core's for every kind of variable."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from graphql import Executor, parse
+from graphql.execution import values as values_module
+
+from app.execution import FastExecutor
+from app.schema import build_schema
+
+SCHEMA = build_schema()
+# The module, not the function of the same name that graphql.utilities exports.
+coerce_module = importlib.import_module("graphql.utilities.coerce_input_value")
+TEN = [f"v{i}" for i in range(10)]
+
+
+def _built(executor: type[Executor[Any]], variables: str, values: dict[str, Any]) -> Any:
+    document = parse(f"query Q({variables}) {{ __typename }}")
+    built = executor.build(SCHEMA, document, None, None, values)
+    if isinstance(built, list):
+        return [error.message for error in built]
+    sources, coerced = built.variable_values
+    return {name: source.value for name, source in sources.items()}, coerced
+
+
+CASES = [
+    ("$ids: [ID!]!", {"ids": TEN}),
+    ("$ids: [ID]", {"ids": TEN}),
+    ("$names: [String!]", {"names": TEN}),
+    ("$names: [String!]!", {"names": TEN[:3]}),  # short lists: graphql-core's own path
+    ("$ids: [ID!]!", {"ids": [*TEN, 7]}),  # not all strings
+    ("$ids: [ID!]!", {"ids": [*TEN, None]}),  # a null item: an error
+    ("$ids: [[ID]]", {"ids": TEN}),  # each string is coerced to a list of one
+    ("$statuses: [KernelV2Status!]", {"statuses": ["RUNNING"] * 10}),  # enum values
+    ("$statuses: [KernelV2Status!]", {"statuses": ["NOPE"] * 10}),  # enum errors
+    ("$data: [JSON]", {"data": TEN}),
+    ("$name: String", {"name": TEN}),  # a list for a non-list: an error
+    ("$ids: [ID!]!", {"ids": TEN, "unused": TEN}),  # undeclared: ignored
+    ("$ids: [ID!]!, $more: [String]", {"ids": TEN, "more": TEN}),
+    ("$ids: [ID!]!, $statuses: [KernelV2Status!]", {"ids": TEN, "statuses": ["RUNNING"] * 9}),
+    ("$ids: [ID!]!", {}),  # missing: an error
+]
+
+
+@pytest.mark.parametrize(("variables", "values"), CASES)
+def test_the_coerced_variables_are_graphql_cores(variables: str, values: dict[str, Any]) -> None:
+    assert _built(FastExecutor, variables, values) == _built(Executor, variables, values)
+
+
+def test_a_long_list_of_ids_is_not_coerced_item_by_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+    original = coerce_module.coerce_input_value
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)
+
+    # graphql-core's coercion calls itself for each item through its module's global.
+    monkeypatch.setattr(values_module, "coerce_input_value", counted)
+    monkeypatch.setattr(coerce_module, "coerce_input_value", counted)
+    ids = [f"id{i}" for i in range(100)]
+    sources, coerced = _built(FastExecutor, "$ids: [ID!]!", {"ids": ids})
+    assert calls == 2  # the empty stand-in (the non-null type, then the list)
+    assert coerced["ids"] == ids
+    assert coerced["ids"] is not ids  # a copy: the request's own list stays as sent
+    assert sources["ids"] is ids
+    calls = 0
+    _built(Executor, "$ids: [ID!]!", {"ids": ids})
+    assert calls == 202  # graphql-core: the same two, then two per item (ID!, then ID)
