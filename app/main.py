@@ -20,6 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 from app.db import Database
 from app.errors import AppError
 from app.http import GraphQLEndpoint
+from app.logging_setup import lean_records
 from app.migrate import head_revision
 from app.playground import Playground, PlaygroundUnavailable
 from app.schema import build_schema
@@ -183,4 +184,5 @@ def create_app(settings: Settings) -> Starlette:
 def app_from_env() -> Starlette:
     """The app of one `serve --workers N` worker process, with settings from its environment
     (`serve` puts the resolved DATABASE_URL there)."""
+    lean_records()
     return create_app(Settings.from_env())
