@@ -133,6 +133,18 @@ _LEAF_VALUES: frozenset[type] = frozenset(
     {str, int, float, bool, Decimal, UUID, dt.datetime, dt.date, dt.time, dict, list, tuple}
 )
 
+# Inline forms of leaf serializers for the compiled completers (see `inline_leaf`).
+_INLINE_LEAVES: dict[Callable[[Any], Any], tuple[str, dict[str, Any]]] = {}
+
+
+def inline_leaf(serialize: Callable[[Any], Any], expression: str, names: Mapping[str, Any]) -> None:
+    """Registers an inline form of a scalar's serializer: compiled completers evaluate
+    `expression` (Python, over the value as `{x}` and `names` as `{NAME}`) instead of
+    calling `serialize`, and call it only where the expression gives None. The expression
+    must give exactly what `serialize` gives for the values it takes, and never raise."""
+    _INLINE_LEAVES[serialize] = (expression, dict(names))
+
+
 # The code object behind every resolver Ariadne's `resolve_to(name)` builds (convert_names_case
 # binds one to each camelCase field): it reads `name` exactly as graphql-core's default
 # resolver reads the field name, so such a field is as plain as a default-resolved one.
@@ -475,6 +487,16 @@ class _Codegen:
                 # Both give a str back as it is: no call for the common case.
                 out.append(f"{pad}elif type({variable}) is str:")
                 out.append(f"{pad}    pass")
+            inline = _INLINE_LEAVES.get(coerce)
+            if inline is not None:
+                expression, names = inline
+                constants = {name: self.constant(value) for name, value in names.items()}
+                given = f"{variable}_i"
+                out.append(
+                    f"{pad}elif ({given} := {expression.format(x=variable, **constants)})"
+                    " is not None:"
+                )
+                out.append(f"{pad}    {variable} = {given}")
             out.append(f"{pad}else:")
             out.append(f"{pad}    if type({variable}) not in LV:")
             out.append(f"{pad}        raise G")

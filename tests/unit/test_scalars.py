@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from graphql import GraphQLError
 
+from app import execution
 from app.resolvers.agent import compact_json
 from app.resolvers.scalars import (
     parse_datetime,
@@ -76,3 +78,64 @@ def test_compute_plugin_values_are_compact_json_whatever_their_integers() -> Non
     assert compact_json({"memory": 123456789012345678901234567890, "name": "ü"}) == (
         '{"memory":123456789012345678901234567890,"name":"ü"}'
     )
+
+
+class _Moment(dt.datetime):
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        return "a subclass's own text"
+
+
+_PLUS_TWO = dt.timezone(dt.timedelta(hours=2))
+_INLINE_CASES = [
+    Decimal("4.000000"),
+    Decimal("4"),  # equal to the one before: the cached text
+    Decimal("0"),
+    Decimal("-0"),  # equal to 0, but written "-0"
+    Decimal("-0.00"),
+    Decimal("-4.5"),
+    Decimal("NaN"),
+    Decimal("sNaN"),
+    Decimal("Infinity"),
+    Decimal("-Infinity"),
+    Decimal("1E+3"),
+    7,
+    True,
+    "4",
+    dt.datetime(2026, 3, 1, 12, 0, 0, 5, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 1, 12, 0, tzinfo=_PLUS_TWO),
+    dt.datetime(2026, 3, 1, 12, 0),  # naive: taken as UTC
+    _Moment(2026, 3, 1, tzinfo=dt.UTC),
+    dt.date(2026, 3, 1),
+    None,
+]
+
+
+@pytest.mark.parametrize("serialize", [serialize_decimal, serialize_datetime])
+def test_compiled_leaves_serialize_as_the_serializer_does(serialize: Any) -> None:
+    """Compiled completers take a Decimal's cached text, or an aware datetime's isoformat,
+    inline (app.execution.inline_leaf): the same answer, or the same failure, as the
+    serializer gives, for every value, seen once or twice."""
+    leaf = execution._leaf(serialize, non_null=False)
+    compiled = execution.compile_completer(leaf, source=False)
+    assert compiled is not leaf
+    # The inline form is in the generated code, with the names it was registered with.
+    _, names = execution._INLINE_LEAVES[serialize]
+    assert all(
+        any(known is value for known in compiled.__globals__.values()) for value in names.values()
+    )
+
+    def outcome(complete: Any, value: Any) -> Any:
+        try:
+            return complete(value)
+        except Exception as error:  # each failure as its kind
+            return type(error)
+
+    for _ in range(2):
+        for value in _INLINE_CASES:
+            assert outcome(compiled, value) == outcome(leaf, value), value
+    if serialize is serialize_decimal:
+        assert [compiled(Decimal(text)) for text in ("0", "-0", "4.50")] == ["0", "-0", "4.5"]
+    else:
+        moment = dt.datetime(2026, 3, 1, 12, 0)
+        assert compiled(moment) == "2026-03-01T12:00:00+00:00"
+        assert compiled(moment.replace(tzinfo=_PLUS_TWO)) == "2026-03-01T12:00:00+02:00"
