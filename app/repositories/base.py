@@ -187,11 +187,15 @@ class RecordReader(Generic[R]):
         cls, converters = self.cls, self.converters
         first = rows[0]
         reads = _reads_of(cls, _fields_of(cls)[0], first)
-        if reads is None or reads.processed or converters:
+        if reads is None:
             return [from_row(cls, row, converters) for row in rows]
         column_map, get = first._column_map, reads.get
         if any(row._column_map is not column_map for row in rows):
-            return [from_row(cls, row) for row in rows]  # pragma: no cover - one result
+            return [from_row(cls, row, converters) for row in rows]  # pragma: no cover
+        if reads.processed or converters:
+            # Values to process or convert: from_row's own steps, with the reads of the
+            # result looked up once.
+            return [_from_values(cls, reads, row, converters, {}) for row in rows]
         if reads.make is not None:
             make = reads.make
             return [make(get(row._row)) for row in rows]
@@ -233,6 +237,17 @@ def from_row(
                 if name in values:
                     values[name] = convert(values[name])
         return cls(**values, **overrides)
+    return _from_values(cls, reads, row, converters, overrides)
+
+
+def _from_values(
+    cls: type[R],
+    reads: _Reads,
+    row: Row,
+    converters: Mapping[str, Callable[[Any], Any]] | None,
+    overrides: dict[str, Any],
+) -> R:
+    """`from_row` for a row of `databases`' Record type, with the reads of its result."""
     raw: Any = reads.get(row._row)
     if reads.processed:
         raw = list(raw)
