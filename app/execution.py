@@ -201,7 +201,7 @@ def _alias_attribute(field: GraphQLField) -> str | None:
 
 
 _record_types: dict[type, bool] = {}
-# The types classified as records, for a test without a call (`type(v) in RECORDS`).
+# The types classified as records, for a test without a call (`type(v) in RS`).
 _records: set[type] = set()
 
 
@@ -889,7 +889,7 @@ def _retrieve(holes: list[_Hole]) -> None:
             future.add_done_callback(_seen)
 
 
-# A variable holding a list of at least this many strings is coerced by `_string_lists`.
+# A variable holding a list of at least this many strings may skip coercion (`FastExecutor.build`).
 _STRING_LIST_MIN = 8
 
 
