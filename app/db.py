@@ -128,6 +128,10 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     start-up parameters, which RESET ALL would keep anyway."""
 
 
+# A statement ready to run: SQL with `$n` placeholders, its arguments, and what `databases`
+# needs to build Records of its result (result columns, column maps).
+_Prepared = tuple[str, list[Any], Any, Any]
+
 # The SQL text of one statement shape with `$n` placeholders, the sorted names of its
 # parameters, their bind processors, and what `databases` needs to build its Records.
 _Shape = tuple[SQLCompiler, str, tuple[str, ...], Mapping[str, Any], Any, Any]
@@ -158,7 +162,7 @@ class CompiledStatements:
         self._templates: OrderedDict[Any, _Template | None] = OrderedDict()
         self.compiled = 0  # shapes compiled so far (read by tests)
 
-    def prepare(self, query: ClauseElement) -> tuple[str, list[Any], Any, Any] | None:
+    def prepare(self, query: ClauseElement) -> _Prepared | None:
         """(SQL, arguments, result columns, column maps) for `query`, or None when
         `databases` must compile it itself."""
         cache_key = query._generate_cache_key()
@@ -184,7 +188,7 @@ class CompiledStatements:
 
     def prepare_page(
         self, page: PageStatement, *, build: bool
-    ) -> tuple[ClauseElement | None, tuple[str, list[Any], Any, Any] | None]:
+    ) -> tuple[ClauseElement | None, _Prepared | None]:
         """A page statement of a known shape is not even built: its compiled SQL takes the
         page's named values and its filter's bound values (in the order of the filter's
         cache key, which is the same for every filter of one structure). Returns the
@@ -350,6 +354,11 @@ class Database:
         finally:
             await session.close()
 
+    def _compile(self, statement: ClauseElement) -> _Prepared:
+        """A statement whose SQL cannot be reused, compiled as `databases` compiles it."""
+        sql, args, result_columns = self._compiler._compile(statement)
+        return sql, args, result_columns, create_column_maps(result_columns)
+
     def connection(self) -> _Connection:
         # A fresh connection object, not databases' per-Task one, straight from the pool
         # (not a parked one).
@@ -444,9 +453,6 @@ class SessionClosed(RuntimeError):
     error nulled the whole response); it is refused rather than given a new connection."""
 
 
-_Prepared = tuple[str, list[Any], Any, Any]
-
-
 class RequestSession:
     """One request's single connection, taken on first use and given back at the end.
 
@@ -497,10 +503,7 @@ class RequestSession:
             database._notify(query)
             # The SQL text of a known shape is reused; anything else is compiled as
             # `databases` compiles it.
-            prepared = database.statements.prepare(query)
-            if prepared is None:
-                sql, args, result_columns = database._compiler._compile(query)
-                prepared = (sql, args, result_columns, create_column_maps(result_columns))
+            prepared = database.statements.prepare(query) or database._compile(query)
             return await self._run(connection, prepared)
         finally:
             self._end()
@@ -518,8 +521,7 @@ class RequestSession:
                 database._notify(statement)
             if prepared is None:
                 assert statement is not None
-                sql, args, result_columns = database._compiler._compile(statement)
-                prepared = (sql, args, result_columns, create_column_maps(result_columns))
+                prepared = database._compile(statement)
             return await self._run(connection, prepared)
         finally:
             self._end()

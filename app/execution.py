@@ -928,6 +928,12 @@ class FastExecutor(Executor[None]):
         with an empty list in its place, which coerces alike for any list type; its own
         list is put back when its declared type is one of those. For any other list type
         (e.g. a list of enum names), the executor is built again with the raw values."""
+
+        def stock(values: dict[str, Any] | None) -> list[GraphQLError] | Executor[Any]:
+            return super(FastExecutor, cls).build(
+                schema, document, root_value, context_value, values, *args, **kwargs
+            )
+
         taken: dict[str, list[str]] = {}
         if raw_variable_values:
             for name, value in raw_variable_values.items():
@@ -938,26 +944,16 @@ class FastExecutor(Executor[None]):
                 ):
                     taken[name] = value
         if not taken:
-            return super().build(
-                schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
-            )
+            return stock(raw_variable_values)
         assert raw_variable_values is not None
-        stand_ins = {**raw_variable_values, **{name: [] for name in taken}}
-        built = super().build(
-            schema, document, root_value, context_value, stand_ins, *args, **kwargs
-        )
+        built = stock({**raw_variable_values, **{name: [] for name in taken}})
         if isinstance(built, list):
-            # Errors: those of the raw values are the ones to report.
-            return super().build(
-                schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
-            )
+            return stock(raw_variable_values)  # errors: those of the raw values are reported
         sources, coerced = built.variable_values
+        # A variable the operation does not declare is ignored, as graphql-core ignores it.
         declared = {name: value for name, value in taken.items() if name in sources}
-        # (A variable the operation does not declare is ignored, as graphql-core ignores it.)
         if not all(_string_list_type(sources[name].signature.type) for name in declared):
-            return super().build(
-                schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
-            )
+            return stock(raw_variable_values)
         for name, value in declared.items():
             sources[name] = sources[name]._replace(value=value)
             coerced[name] = list(value)
