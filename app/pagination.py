@@ -619,35 +619,27 @@ def _shaper(
 ) -> Shaper[T]:
     ordering, page = query.ordering, query.page
     terms = ordering.terms
+    size, backward = page.size, page.mode is Mode.BACKWARD
+    want_cursors, want_edge_cursors = query.want_cursors, query.want_edge_cursors
 
     def readers(row: Any) -> tuple[Callable[[Any], Any], ...]:
         # Read every row of one result alike: the column lookups are made once per result.
         return tuple(column_reader(row, _KEY.format(i)) for i in range(len(terms)))
 
-    def shape_one(
+    def slice_of(
         rows_list: list[Any],
+        records: list[T],
         keys: Sequence[Callable[[Any], Any]] | None,
-        ordinal: Callable[[Any], Any] | None = None,
-        total_of: Callable[[Any], Any] | None = None,
-        opposite_of: Callable[[Any], Any] | None = None,
+        has_more: bool,
+        opposite: bool,
+        total: int | None,
     ) -> Slice[T]:
-        total: int | None = None
-        opposite = False
-        if nested and rows_list:
-            assert ordinal is not None
-            total = total_of(rows_list[0]) if total_of is not None else None
-            opposite = bool(opposite_of(rows_list[0])) if opposite_of is not None else False
-            rows_list = [row for row in rows_list if ordinal(row) is not None]
-        has_more = len(rows_list) > page.size
-        rows_list = rows_list[: page.size]
-        if page.mode is Mode.BACKWARD:
-            rows_list.reverse()
+        """One page: `rows_list` cut to the page and in the page's order, and their records."""
         items: list[tuple[T, str | None]]
-        records = records_of(to_record, rows_list)
-        if query.want_cursors and rows_list:
+        if want_cursors and rows_list:
             if keys is None:
                 keys = readers(rows_list[0])
-            if query.want_edge_cursors:
+            if want_edge_cursors:
                 items = [
                     (record, encode_cursor(ordering, [key(row) for key in keys]))
                     for record, row in zip(records, rows_list, strict=True)
@@ -659,26 +651,61 @@ def _shaper(
                     items[at] = (items[at][0], encode_cursor(ordering, [key(row) for key in keys]))
         else:
             items = [(record, None) for record in records]
-        if page.mode is Mode.BACKWARD:
+        if backward:
             return Slice(items, opposite, has_more, total)
         return Slice(items, has_more, opposite, total)
 
     def shape(fetched: Sequence[Any]) -> list[Slice[T]]:
         if not nested:
-            return [shape_one(list(fetched), None)]
-        grouped: list[list[Any]] = [[] for _ in range(groups)]
+            rows_list = list(fetched[: size + 1])
+            has_more = len(rows_list) > size
+            del rows_list[size:]
+            if backward:
+                rows_list.reverse()
+            return [
+                slice_of(rows_list, records_of(to_record, rows_list), None, has_more, False, None)
+            ]
         if not fetched:
-            return [shape_one(group, None) for group in grouped]
+            return [slice_of([], [], None, False, False, None) for _ in range(groups)]
         first = fetched[0]
         parent = column_reader(first, _PARENT)
+        ordinal = column_reader(first, _ORD)
+        # Each parent's rows, and its first row: the statement puts the parent's count and
+        # probe on every row of it, and a parent without rows has one row of NULLs.
+        grouped: list[list[Any]] = [[] for _ in range(groups)]
+        heads: list[Any] = [None] * groups
         for row in fetched:
-            grouped[parent(row) - 1].append(row)
+            at = parent(row) - 1
+            if heads[at] is None:
+                heads[at] = row
+            if ordinal(row) is not None:
+                grouped[at].append(row)
+        more = [len(rows_list) > size for rows_list in grouped]
+        kept: list[Any] = []
+        for rows_list in grouped:
+            del rows_list[size:]
+            if backward:
+                rows_list.reverse()
+            kept.extend(rows_list)
+        # The records of every parent's page at once: the reads of the result are looked up
+        # once per statement instead of once per parent.
+        records = records_of(to_record, kept)
         # Every row of the result has the page's columns (NULL where a parent has no
         # rows), so one set of readers serves every group.
-        keys = readers(first) if query.want_cursors else None
-        ordinal = column_reader(first, _ORD)
+        keys = readers(first) if want_cursors else None
         total_of = column_reader(first, _TOTAL) if query.want_count else None
         opposite_of = column_reader(first, _OPPOSITE) if probe_opposite else None
-        return [shape_one(group, keys, ordinal, total_of, opposite_of) for group in grouped]
+        slices: list[Slice[T]] = []
+        start = 0
+        for rows_list, head, has_more in zip(grouped, heads, more, strict=True):
+            end = start + len(rows_list)
+            total: int | None = None
+            opposite = False
+            if head is not None:
+                total = total_of(head) if total_of is not None else None
+                opposite = bool(opposite_of(head)) if opposite_of is not None else False
+            slices.append(slice_of(rows_list, records[start:end], keys, has_more, opposite, total))
+            start = end
+        return slices
 
     return shape
