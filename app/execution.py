@@ -115,7 +115,14 @@ from graphql.execution.executor import collect_iterator_awaitables, to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from graphql.pyutils.undefined import UndefinedType
-from graphql.type.scalars import serialize_id, serialize_string
+from graphql.type.scalars import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    serialize_boolean,
+    serialize_id,
+    serialize_int,
+    serialize_string,
+)
 
 __all__ = ["FastExecutor", "loads_per_parent", "source_only"]
 
@@ -144,6 +151,15 @@ def inline_leaf(serialize: Callable[[Any], Any], expression: str, names: Mapping
     must give exactly what `serialize` gives for the values it takes, and never raise."""
     _INLINE_LEAVES[serialize] = (expression, dict(names))
 
+
+# graphql-core's Int and Boolean: an int in Int's 32-bit range, or a bool, is its own
+# serialized value (a bool given for an Int, a float or a string is left to the serializer).
+inline_leaf(
+    serialize_int,
+    "({x} if type({x}) is int and {MIN} <= {x} <= {MAX} else None)",
+    {"MIN": GRAPHQL_MIN_INT, "MAX": GRAPHQL_MAX_INT},
+)
+inline_leaf(serialize_boolean, "({x} if type({x}) is bool else None)", {})
 
 # The code object behind every resolver Ariadne's `resolve_to(name)` builds (convert_names_case
 # binds one to each camelCase field): it reads `name` exactly as graphql-core's default

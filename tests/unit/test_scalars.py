@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from graphql import GraphQLError
+from graphql.type.scalars import serialize_boolean, serialize_int
 
 from app import execution
 from app.resolvers.agent import compact_json
@@ -100,7 +101,17 @@ _INLINE_CASES = [
     Decimal("1E+3"),
     7,
     True,
+    False,
+    0,
+    -1,
+    2147483647,
+    2147483648,  # past Int's range: the serializer's error
+    -2147483648,
+    -2147483649,
+    4.0,
+    4.5,
     "4",
+    "",
     dt.datetime(2026, 3, 1, 12, 0, 0, 5, tzinfo=dt.UTC),
     dt.datetime(2026, 3, 1, 12, 0, tzinfo=_PLUS_TWO),
     dt.datetime(2026, 3, 1, 12, 0),  # naive: taken as UTC
@@ -110,10 +121,12 @@ _INLINE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("serialize", [serialize_decimal, serialize_datetime])
+@pytest.mark.parametrize(
+    "serialize", [serialize_decimal, serialize_datetime, serialize_int, serialize_boolean]
+)
 def test_compiled_leaves_serialize_as_the_serializer_does(serialize: Any) -> None:
-    """Compiled completers take a Decimal's cached text, or an aware datetime's isoformat,
-    inline (app.execution.inline_leaf): the same answer, or the same failure, as the
+    """Compiled completers take a Decimal's cached text, an aware datetime's isoformat, an
+    int in Int's range or a bool inline (app.execution.inline_leaf): the same answer, or the same failure, as the
     serializer gives, for every value, seen once or twice."""
     leaf = execution._leaf(serialize, non_null=False)
     compiled = execution.compile_completer(leaf, source=False)
@@ -133,7 +146,12 @@ def test_compiled_leaves_serialize_as_the_serializer_does(serialize: Any) -> Non
     for _ in range(2):
         for value in _INLINE_CASES:
             assert outcome(compiled, value) == outcome(leaf, value), value
-    if serialize is serialize_decimal:
+    if serialize is serialize_int:
+        assert [compiled(value) for value in (0, -2147483648, True)] == [0, -2147483648, 1]
+    elif serialize is serialize_boolean:
+        assert [compiled(value) for value in (True, False)] == [True, False]
+        assert compiled(1) is True  # through the serializer: a number is true when not zero
+    elif serialize is serialize_decimal:
         assert [compiled(Decimal(text)) for text in ("0", "-0", "4.50")] == ["0", "-0", "4.5"]
     else:
         moment = dt.datetime(2026, 3, 1, 12, 0)
