@@ -625,6 +625,36 @@ def _only_collected(field_group: FieldDetailsList) -> bool:
 _LITERAL_ARGUMENTS: dict[int, tuple[FieldNode, GraphQLField, dict[str, Any]]] = {}
 _LITERAL_ARGUMENTS_SIZE = 4096
 
+# Field nodes whose arguments are partly literal (`orderBy: [...], after: $after`): the
+# literal ones (and the defaults of absent ones) coerced once, and the field and node
+# narrowed to the arguments that refer to variables, which each request coerces. Keyed and
+# bounded as above.
+_SplitArguments = tuple[FieldNode, GraphQLField, dict[str, Any], GraphQLField, FieldNode]
+_SPLIT_ARGUMENTS: dict[int, _SplitArguments] = {}
+
+
+def _split_arguments(
+    node: FieldNode, field: GraphQLField, values: dict[str, Any]
+) -> _SplitArguments | None:
+    """The split of `values` (the field's coerced arguments in one request) into what
+    every request shares and what it coerces itself; None when nothing is shared."""
+    arguments = node.arguments or ()
+    varying = {argument.name.value for argument in arguments if _refers(argument.value)}
+    if not varying or len(varying) == len(field.args):
+        return None
+    # The values are keyed by each argument's Python name (`order_by` for `orderBy`).
+    out = {field.args[name].out_name or name for name in varying if name in field.args}
+    literal = {key: value for key, value in values.items() if key not in out}
+    narrowed = GraphQLField(
+        field.type, {name: arg for name, arg in field.args.items() if name in varying}
+    )
+    narrowed_node = FieldNode(
+        name=node.name,
+        arguments=tuple(a for a in arguments if a.name.value in varying),
+        directives=(),
+    )
+    return (node, field, literal, narrowed, narrowed_node)
+
 
 # Resolvers marked with `loads_per_parent`, and what prepares their loads.
 _PER_PARENT: dict[Callable[..., Any], Callable[[Any, dict[str, Any]], Callable[[Any], Any]]] = {}
@@ -1962,6 +1992,26 @@ class FastExecutor(Executor[None]):
         literal = _LITERAL_ARGUMENTS.get(id(node))
         if literal is not None and literal[0] is node and literal[1] is field:
             return literal[2]
+        split = _SPLIT_ARGUMENTS.get(id(node))
+        if split is not None and split[0] is node and split[1] is field:
+            try:
+                varying = get_argument_values(
+                    split[3], split[4], self.variable_values, None, self.hide_suggestions
+                )
+            except GraphQLError:
+                pass  # coerced again in full below, so the error is graphql-core's own
+            else:
+                shared = split[2]
+                # In the field's order of arguments, as graphql-core gives them.
+                values = {}
+                for name, argument in field.args.items():
+                    key = argument.out_name or name
+                    if key in shared:
+                        values[key] = shared[key]
+                    elif key in varying:
+                        values[key] = varying[key]
+                self._arguments[id(node)] = (node, field, values)
+                return values
         # Raises for arguments that do not coerce; nothing is cached then, so each
         # position reports its own error as graphql-core does.
         values = get_argument_values(field, node, self.variable_values, None, self.hide_suggestions)
@@ -1971,6 +2021,12 @@ class FastExecutor(Executor[None]):
             if len(_LITERAL_ARGUMENTS) >= _LITERAL_ARGUMENTS_SIZE:
                 _LITERAL_ARGUMENTS.clear()
             _LITERAL_ARGUMENTS[id(node)] = (node, field, values)
+        elif split is None or split[0] is not node or split[1] is not field:
+            made = _split_arguments(node, field, values)
+            if made is not None:
+                if len(_SPLIT_ARGUMENTS) >= _LITERAL_ARGUMENTS_SIZE:
+                    _SPLIT_ARGUMENTS.clear()
+                _SPLIT_ARGUMENTS[id(node)] = made
         return values
 
     def execute_field(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from app import execution
 from app.ids import encode_global_id
 from tests.api.cluster_fixture import K1
 from tests.conftest import SENT_OPERATIONS
@@ -107,6 +108,41 @@ async def test_the_nested_agents_query_is_mostly_built_directly(
     # Only the connection's `edges` field itself goes through the mixed path.
     assert differential.mixed_fields == 1
     assert differential.given_up == 0
+
+
+async def test_partly_literal_arguments_coerce_as_graphql_core_does(
+    differential: Differential,
+) -> None:
+    """A field whose arguments are partly literal and partly variables has the literal
+    ones coerced once and shared; each request coerces only those that refer to its
+    variables, and the answers are graphql-core's whatever the variables are: given,
+    absent, null, another value, refused by the resolver, or not coercible."""
+    query = (
+        "query($after: String, $n: Int, $statuses: [KernelV2Status!]) { adminKernelsV2("
+        "orderBy: [{field: CREATED_AT, direction: ASC}], first: $n, after: $after, "
+        "filter: {status: {in: $statuses}}) "
+        "{ count edges { cursor node { id lifecycle { status } } } } }"
+    )
+    split_before = len(execution._SPLIT_ARGUMENTS)
+    first = await differential.compare(query, {"n": 2})
+    edges = first["data"]["adminKernelsV2"]["edges"]
+    assert len(edges) == 2
+    variable_sets: list[dict[str, object]] = [
+        {"n": 2},
+        {"n": 1, "after": edges[0]["cursor"]},
+        {"n": 3, "statuses": ["RUNNING"]},
+        {"statuses": None},
+        {},
+        {"n": -1},  # refused by the resolver
+        {"after": "nope"},  # a cursor that does not decode
+        {"n": "two"},  # refused before execution
+        {"n": 2, "statuses": ["NOT_A_STATUS"]},
+        {"n": 2},
+    ]
+    for variables in variable_sets:
+        await differential.compare(query, variables)
+    # The split was made once and used by the requests after the first.
+    assert len(execution._SPLIT_ARGUMENTS) == split_before + 1
 
 
 async def test_every_operation_the_suite_sends(differential: Differential) -> None:
