@@ -83,7 +83,28 @@ class Wants:
         return self.has_previous
 
 
+# What each group of field nodes selects, shared by the requests of a cached document (the
+# nodes and their fragments are the document's). Keyed by the nodes' identities; the entry
+# keeps the nodes, so the ids stay theirs. Bounded: cleared when full.
+_WANTS: dict[tuple[int, ...], tuple[tuple[FieldNode, ...], Wants]] = {}
+_WANTS_SIZE = 4096
+
+
 def wants(info: Info) -> Wants:
+    """What the connection field's selection holds (see `Wants`)."""
+    nodes = tuple(info.field_nodes)
+    key = tuple(map(id, nodes))
+    known = _WANTS.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], nodes, strict=True)):
+        return known[1]
+    found = _selected(info)
+    if len(_WANTS) >= _WANTS_SIZE:
+        _WANTS.clear()
+    _WANTS[key] = (nodes, found)
+    return found
+
+
+def _selected(info: Info) -> Wants:
     count = has_next = has_previous = cursors = edge_cursors = False
     node_fields: set[str] = set()
     for node in info.field_nodes:

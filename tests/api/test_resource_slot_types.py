@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from app.ids import encode_global_id
+from app.resolvers import connection
 from tests.conftest import GraphQLClient
 
 # (slot_name, slot_type, display_name, display_unit, binary, round_length), in rank order:
@@ -112,6 +113,26 @@ async def test_default_page_is_first_ten_by_rank_with_exact_page_info(gql: Graph
         }
     }
     assert gql.sql.count == 1
+
+
+async def test_what_a_connection_selects_is_looked_at_once_per_document(
+    gql: GraphQLClient,
+) -> None:
+    """The selection of a connection field (through fragments too) is walked once per
+    document and shared by the requests that send it again; each document has its own."""
+    counted = (
+        "query { resourceSlotTypes(first: 2) { ...counted } } "
+        "fragment counted on ResourceSlotTypeConnection { count }"
+    )
+    uncounted = "query { resourceSlotTypes(first: 2) { edges { node { slotName } } } }"
+    connection._WANTS.clear()
+    for _ in range(3):
+        for query, count in ((counted, True), (uncounted, False)):
+            gql.sql.reset()
+            body = await gql.post(query)
+            assert "errors" not in body
+            assert ("count(*)" in str(gql.sql.statements[0])) is count
+    assert len(connection._WANTS) == 2
 
 
 async def test_count_is_not_computed_unless_selected(gql: GraphQLClient) -> None:
