@@ -375,7 +375,9 @@ class ConnectionQuery:
 
 @record  # one per page: built as fast as the records it holds
 class Slice(Generic[T]):
-    items: list[tuple[T, str | None]]  # (record, cursor; None when not wanted)
+    # The page's edges as the connection answers them: {"cursor": str or None when not
+    # wanted, "node": record}; built once, not once here and again for the answer.
+    edges: list[dict[str, Any]]
     has_next: bool
     has_previous: bool
     total: int | None
@@ -635,25 +637,25 @@ def _shaper(
         total: int | None,
     ) -> Slice[T]:
         """One page: `rows_list` cut to the page and in the page's order, and their records."""
-        items: list[tuple[T, str | None]]
+        edges: list[dict[str, Any]]
         if want_cursors and rows_list:
             if keys is None:
                 keys = readers(rows_list[0])
             if want_edge_cursors:
-                items = [
-                    (record, encode_cursor(ordering, [key(row) for key in keys]))
+                edges = [
+                    {"cursor": encode_cursor(ordering, [key(row) for key in keys]), "node": record}
                     for record, row in zip(records, rows_list, strict=True)
                 ]
             else:
-                items = [(record, None) for record in records]
+                edges = [{"cursor": None, "node": record} for record in records]
                 for at in {0, len(rows_list) - 1}:
                     row = rows_list[at]
-                    items[at] = (items[at][0], encode_cursor(ordering, [key(row) for key in keys]))
+                    edges[at]["cursor"] = encode_cursor(ordering, [key(row) for key in keys])
         else:
-            items = [(record, None) for record in records]
+            edges = [{"cursor": None, "node": record} for record in records]
         if backward:
-            return Slice(items, opposite, has_more, total)
-        return Slice(items, has_more, opposite, total)
+            return Slice(edges, opposite, has_more, total)
+        return Slice(edges, has_more, opposite, total)
 
     def shape(fetched: Sequence[Any]) -> list[Slice[T]]:
         if not nested:

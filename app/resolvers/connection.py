@@ -127,7 +127,7 @@ def _selected(info: Info) -> Wants:
 
 
 def to_connection(page: Slice[Any]) -> dict[str, Any]:
-    edges = [{"cursor": cursor, "node": record} for record, cursor in page.items]
+    edges = page.edges
     return {
         "edges": edges,
         "page_info": {
