@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from graphql.type.scalars import serialize_boolean, serialize_int
 
 from app import execution
+from app.resolvers import scalars
 from app.resolvers.agent import compact_json
 from app.resolvers.scalars import (
     parse_datetime,
@@ -38,7 +39,18 @@ def test_decimal_serializes_exactly(value: Decimal | int, text: str) -> None:
 
 
 def test_remembered_decimal_text_keeps_signs_and_specials_apart() -> None:
-    """Equal amounts share a text; -0 (equal to 0) and NaN (equal to nothing) never do."""
+    """Texts are remembered by each amount's own writing: equal amounts written alike share
+    one, and -0 (equal to 0), NaN (equal to nothing) and a signaling NaN (which fails) keep
+    their own answers in either order."""
+    scalars._DECIMAL_TEXT.clear()
+    for _ in range(2):
+        assert serialize_decimal(Decimal("-0")) == "-0"
+        assert serialize_decimal(Decimal("0")) == "0"
+        assert serialize_decimal(Decimal("-0.00")) == "-0"
+        with pytest.raises(InvalidOperation):
+            serialize_decimal(Decimal("sNaN"))
+    assert {"-0", "0", "-0.00"} <= set(scalars._DECIMAL_TEXT)
+    assert "sNaN" not in scalars._DECIMAL_TEXT
     assert serialize_decimal(Decimal("2.50")) == "2.5"
     assert serialize_decimal(Decimal("2.5000")) == "2.5"
     assert serialize_decimal(Decimal("0")) == "0"
