@@ -488,6 +488,11 @@ class _Codegen:
             _, resolve, inner = node  # type: ignore[misc]
             out.append(f"{pad}{variable} = {self.constant(resolve)}(v, None)")
             self.value(inner, variable, out, pad)
+        elif kind == "typename":
+            # `_typename`: the type's name, completed as a String.
+            _, complete_name, type_name = node  # type: ignore[misc]
+            out.append(f"{pad}{variable} = {self.constant(type_name)}")
+            self.value(complete_name, variable, out, pad)
         else:
             out.append(f"{pad}{variable} = {self.constant(complete)}(v)")
 

@@ -202,16 +202,17 @@ def json_depth(values: Iterable[Any]) -> int:
     """How deeply lists and objects nest in JSON values (without recursion: variables come
     from the client and may nest as deep as the JSON parser allows)."""
     deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1) for value in values]
+    # Only lists and objects go on the stack: a list of 100 IDs is one look at each.
+    stack: list[tuple[Any, int]] = [(value, 1) for value in values if isinstance(value, _NESTS)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
-            deepest = max(deepest, depth)
-            stack.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            deepest = max(deepest, depth)
-            stack.extend((item, depth + 1) for item in value)
+        deepest = max(deepest, depth)
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items if isinstance(item, _NESTS))
     return deepest
+
+
+_NESTS = (dict, list)
 
 
 def _literal_depth(value: ValueNode) -> int:
