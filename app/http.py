@@ -10,6 +10,7 @@ execute; with legacy `application/json` 200 for every well-formed request.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import os
@@ -127,6 +128,11 @@ def _envelope(message: str, status: int, code: str = INVALID_PARAMETERS) -> Answ
 
 
 def _negotiate(accept: str) -> str:
+    """`_media_type(accept)`, remembered for the few short Accept headers clients send."""
+    return _known_media_type(accept) if len(accept) <= 256 else _media_type(accept)
+
+
+def _media_type(accept: str) -> str:
     """The response media type: application/graphql-response+json when the client accepts it
     at least as much as application/json, else application/json (also for */* or nothing)."""
     weights: dict[str, float] = {}
@@ -144,6 +150,9 @@ def _negotiate(accept: str) -> str:
     modern = weights.get(JSON_TYPES[1], 0.0)
     legacy = max(weights.get(JSON_TYPES[0], 0.0), weights.get("*/*", 0.0) * 0.5)
     return JSON_TYPES[1] if modern > 0 and modern >= legacy else JSON_TYPES[0]
+
+
+_known_media_type = functools.lru_cache(maxsize=64)(_media_type)
 
 
 def log_request(
