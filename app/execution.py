@@ -79,6 +79,7 @@ from graphql import (
     DocumentNode,
     Executor,
     FieldNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
     GraphQLID,
@@ -160,6 +161,23 @@ inline_leaf(
     {"MIN": GRAPHQL_MIN_INT, "MAX": GRAPHQL_MAX_INT},
 )
 inline_leaf(serialize_boolean, "({x} if type({x}) is bool else None)", {})
+
+
+def _enum_inline(coerce: Callable[[Any], Any]) -> tuple[str, dict[str, Any]] | None:
+    """An enum type's own `coerce_output_value` as an inline form: a `str` found in the
+    type's lookup of values is that lookup's name, as the method's first step gives it;
+    anything else (another type, a value not found) goes to the method."""
+    enum_type = getattr(coerce, "__self__", None)
+    if (
+        type(enum_type) is not GraphQLEnumType
+        or getattr(coerce, "__func__", None) is not GraphQLEnumType.coerce_output_value
+    ):
+        return None
+    return (
+        "({LOOKUP}({x}) if type({x}) is str else None)",
+        {"LOOKUP": enum_type._value_lookup.get},
+    )
+
 
 # The code object behind every resolver Ariadne's `resolve_to(name)` builds (convert_names_case
 # binds one to each camelCase field): it reads `name` exactly as graphql-core's default
@@ -508,7 +526,7 @@ class _Codegen:
                 # Both give a str back as it is: no call for the common case.
                 out.append(f"{pad}elif type({variable}) is str:")
                 out.append(f"{pad}    pass")
-            inline = _INLINE_LEAVES.get(coerce)
+            inline = _INLINE_LEAVES.get(coerce) or _enum_inline(coerce)
             if inline is not None:
                 expression, names = inline
                 constants = {name: self.constant(value) for name, value in names.items()}

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
-from graphql import GraphQLError
+from graphql import GraphQLEnumType, GraphQLError
 from graphql.type.scalars import serialize_boolean, serialize_int
 
 from app import execution
@@ -169,3 +170,55 @@ def test_compiled_leaves_serialize_as_the_serializer_does(serialize: Any) -> Non
         moment = dt.datetime(2026, 3, 1, 12, 0)
         assert compiled(moment) == "2026-03-01T12:00:00+00:00"
         assert compiled(moment.replace(tzinfo=_PLUS_TWO)) == "2026-03-01T12:00:00+02:00"
+
+
+class _Level(enum.StrEnum):
+    HIGH = "high"
+
+
+@pytest.mark.parametrize(
+    "enum_type",
+    [
+        GraphQLEnumType("Color", {"RED": None, "GREEN": None}),
+        GraphQLEnumType("Level", {"LOW": 1, "HIGH": "high", "TOP": _Level.HIGH}),
+        GraphQLEnumType("Picked", _Level),
+    ],
+)
+def test_compiled_enum_leaves_name_their_values_as_the_type_does(enum_type: Any) -> None:
+    """A compiled enum leaf looks a `str` up in the type's own map of values inline; every
+    other value, and a str the map does not hold, goes to the type's method: the same name
+    or the same failure for each."""
+    leaf = execution._leaf(enum_type.coerce_output_value, non_null=False)
+    compiled = execution.compile_completer(leaf, source=False)
+    assert compiled is not leaf
+    lookup = enum_type._value_lookup
+    assert any(
+        getattr(value, "__self__", None) is lookup for value in compiled.__globals__.values()
+    )
+
+    class Tagged(str):
+        pass
+
+    def outcome(complete: Any, value: Any) -> Any:
+        try:
+            return complete(value)
+        except Exception as error:  # each failure as its kind and message
+            return type(error), str(error)
+
+    for value in (
+        "RED",
+        "GREEN",
+        "BLUE",
+        "high",
+        "HIGH",
+        "LOW",
+        "",
+        Tagged("RED"),
+        1,
+        1.0,
+        True,
+        _Level.HIGH,
+        ["RED"],
+        None,
+    ):
+        assert outcome(compiled, value) == outcome(leaf, value), value
