@@ -657,13 +657,19 @@ def _shaper(
             return Slice(edges, opposite, has_more, total)
         return Slice(edges, has_more, opposite, total)
 
+    def cut(rows_list: list[Any]) -> bool:
+        """Cut a page's rows (fetched with one more than the page holds) to the page, in the
+        page's order; whether there were more."""
+        has_more = len(rows_list) > size
+        del rows_list[size:]
+        if backward:
+            rows_list.reverse()
+        return has_more
+
     def shape(fetched: Sequence[Any]) -> list[Slice[T]]:
         if not nested:
-            rows_list = list(fetched[: size + 1])
-            has_more = len(rows_list) > size
-            del rows_list[size:]
-            if backward:
-                rows_list.reverse()
+            rows_list = list(fetched)
+            has_more = cut(rows_list)
             return [
                 slice_of(rows_list, records_of(to_record, rows_list), None, has_more, False, None)
             ]
@@ -682,13 +688,8 @@ def _shaper(
                 heads[at] = row
             if ordinal(row) is not None:
                 grouped[at].append(row)
-        more = [len(rows_list) > size for rows_list in grouped]
-        kept: list[Any] = []
-        for rows_list in grouped:
-            del rows_list[size:]
-            if backward:
-                rows_list.reverse()
-            kept.extend(rows_list)
+        more = [cut(rows_list) for rows_list in grouped]
+        kept = [row for rows_list in grouped for row in rows_list]
         # The records of every parent's page at once: the reads of the result are looked up
         # once per statement instead of once per parent.
         records = records_of(to_record, kept)
