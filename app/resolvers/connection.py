@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -74,6 +74,9 @@ class Wants:
     cursors: bool  # edges.cursor, pageInfo.startCursor or pageInfo.endCursor
     node_fields: frozenset[str] = frozenset()  # the field names selected on edges.node
     edge_cursors: bool = True  # edges.cursor (else only pageInfo's, if any, are needed)
+    # Anything but `count` and `__typename` (edges, pageInfo): else the page's rows are
+    # never read, and the statement fetches none of them beyond one probe per page.
+    rows: bool = True
 
     def opposite(self, page: PageRequest) -> bool:
         if page.mode is Mode.FORWARD:
@@ -105,11 +108,12 @@ def wants(info: Info) -> Wants:
 
 
 def _selected(info: Info) -> Wants:
-    count = has_next = has_previous = cursors = edge_cursors = False
+    count = has_next = has_previous = cursors = edge_cursors = rows = False
     node_fields: set[str] = set()
     for node in info.field_nodes:
         for field in _fields(node.selection_set, info):
             name = field.name.value
+            rows = rows or name not in ("count", "__typename")
             if name == "count":
                 count = True
             elif name == "pageInfo":
@@ -123,7 +127,7 @@ def _selected(info: Info) -> Wants:
                     cursors = cursors or edge_cursors
                     if sub.name.value == "node":
                         node_fields.update(f.name.value for f in _fields(sub.selection_set, info))
-    return Wants(count, has_next, has_previous, cursors, frozenset(node_fields), edge_cursors)
+    return Wants(count, has_next, has_previous, cursors, frozenset(node_fields), edge_cursors, rows)
 
 
 def to_connection(page: Slice[Any]) -> dict[str, Any]:
@@ -188,6 +192,9 @@ def _fetcher(
         decode_cursor(page.cursor, ordering)
     where = _filter(spec, args.get("filter"))
     selected = wants(info)
+    if not selected.rows:
+        # Only counted: a page of no rows (its statement still has the page's shape).
+        page = replace(page, size=0)
     want_count, want_opposite = selected.count, selected.opposite(page)
     want_cursors, want_edge_cursors = selected.cursors, selected.edge_cursors
     columns = spec.columns_for(selected.node_fields)
@@ -215,6 +222,7 @@ def _fetcher(
         want_opposite,
         want_cursors,
         want_edge_cursors,
+        selected.rows,
         tuple(map(id, columns)),  # the spec's own columns: they live as long as it does
     )
     return fetch, key

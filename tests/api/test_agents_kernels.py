@@ -527,3 +527,41 @@ async def test_a_variable_deep_inside_literal_arguments_is_read_per_request(
         edges = body["data"]["adminKernelsV2"]["edges"]
         assert edges
         assert {edge["node"]["lifecycle"]["status"] for edge in edges} == {status}
+
+
+async def test_a_counted_only_page_fetches_no_rows_beyond_its_probe(gql: GraphQLClient) -> None:
+    """A connection whose selection is only `count` (and `__typename`) reads none of its
+    page's rows: its statement fetches at most one probe row per page, and the counts are
+    those of the same connection with its edges; a sibling with edges keeps its own page."""
+    counted = (
+        "{ agentsV2(first: 3) { count __typename edges { node { id "
+        "slots: resourceSlots(first: 2) { count } } } } }"
+    )
+    both = (
+        "{ agentsV2(first: 3) { count edges { node { id "
+        "slots: resourceSlots(first: 2) { count } "
+        "listed: resourceSlots(first: 2) { count edges { node { slotName } } } } } } }"
+    )
+    gql.sql.reset()
+    body = await gql.post(counted)
+    assert "errors" not in body
+    page, slots = gql.sql.statements
+    assert page.compile().params["_sg_limit"] == 4  # edges are selected: the whole page
+    assert slots.compile().params["_sg_limit"] == 1  # only counted: one probe row
+    gql.sql.reset()
+    full = await gql.post(both)
+    assert "errors" not in full
+    assert gql.sql.count == 3  # the page, the counted slots, the listed slots
+    agents = body["data"]["agentsV2"]["edges"]
+    listed = full["data"]["agentsV2"]["edges"]
+    assert len(agents) == 3
+    assert [a["node"]["slots"] for a in agents] == [a["node"]["slots"] for a in listed]
+    for agent in listed:
+        node = agent["node"]
+        assert node["listed"]["count"] == node["slots"]["count"]
+        assert len(node["listed"]["edges"]) == min(2, node["slots"]["count"])
+    assert any(agent["node"]["slots"]["count"] > 2 for agent in listed)
+    gql.sql.reset()
+    root = await gql.post("{ resourceSlotTypes(first: 2) { count } }")
+    assert root == {"data": {"resourceSlotTypes": {"count": 14}}}
+    assert gql.sql.statements[0].compile().params["_sg_limit"] == 1
