@@ -192,6 +192,10 @@ class RecordReader(Generic[R]):
         column_map, get = first._column_map, reads.get
         if any(row._column_map is not column_map for row in rows):
             return [from_row(cls, row, converters) for row in rows]  # pragma: no cover
+        if converters:
+            # Only the converters of columns this result has (an agents page without
+            # systemInfo has no compute plugins to convert).
+            converters = {name: c for name, c in converters.items() if name in reads.index}
         if reads.processed or converters:
             # Values to process or convert: from_row's own steps, with the reads of the
             # result looked up once.
