@@ -648,7 +648,7 @@ def _only_collected(field_group: FieldDetailsList) -> bool:
 _LITERAL_ARGUMENTS: dict[int, tuple[FieldNode, GraphQLField, dict[str, Any]]] = {}
 _LITERAL_ARGUMENTS_SIZE = 4096
 
-# Field nodes whose arguments are partly literal (`orderBy: [...], after: $after`): the
+# Field nodes whose arguments refer to variables (`orderBy: [...], after: $after`): the
 # literal ones (and the defaults of absent ones) coerced once, and the field and node
 # narrowed to the arguments that refer to variables, which each request coerces. Keyed and
 # bounded as above.
@@ -658,13 +658,15 @@ _SPLIT_ARGUMENTS: dict[int, _SplitArguments] = {}
 
 def _split_arguments(
     node: FieldNode, field: GraphQLField, values: dict[str, Any]
-) -> _SplitArguments | None:
-    """The split of `values` (the field's coerced arguments in one request) into what
-    every request shares and what it coerces itself; None when nothing is shared."""
+) -> _SplitArguments:
+    """The split of `values` (the field's coerced arguments in one request, some of which
+    refer to variables) into what every request shares and what it coerces itself. When
+    every argument refers to a variable nothing is shared, and the field and node are
+    coerced as they are."""
     arguments = node.arguments or ()
     varying = {argument.name.value for argument in arguments if _refers(argument.value)}
-    if not varying or len(varying) == len(field.args):
-        return None
+    if len(varying) == len(field.args):
+        return (node, field, {}, field, node)
     # The values are keyed by each argument's Python name (`order_by` for `orderBy`).
     out = {field.args[name].out_name or name for name in varying if name in field.args}
     literal = {key: value for key, value in values.items() if key not in out}
@@ -2025,14 +2027,16 @@ class FastExecutor(Executor[None]):
                 pass  # coerced again in full below, so the error is graphql-core's own
             else:
                 shared = split[2]
-                # In the field's order of arguments, as graphql-core gives them.
-                values = {}
-                for name, argument in field.args.items():
-                    key = argument.out_name or name
-                    if key in shared:
-                        values[key] = shared[key]
-                    elif key in varying:
-                        values[key] = varying[key]
+                values = varying
+                if shared:
+                    # In the field's order of arguments, as graphql-core gives them.
+                    values = {}
+                    for name, argument in field.args.items():
+                        key = argument.out_name or name
+                        if key in shared:
+                            values[key] = shared[key]
+                        elif key in varying:
+                            values[key] = varying[key]
                 self._arguments[id(node)] = (node, field, values)
                 return values
         # Raises for arguments that do not coerce; nothing is cached then, so each
@@ -2045,11 +2049,9 @@ class FastExecutor(Executor[None]):
                 _LITERAL_ARGUMENTS.clear()
             _LITERAL_ARGUMENTS[id(node)] = (node, field, values)
         elif split is None or split[0] is not node or split[1] is not field:
-            made = _split_arguments(node, field, values)
-            if made is not None:
-                if len(_SPLIT_ARGUMENTS) >= _LITERAL_ARGUMENTS_SIZE:
-                    _SPLIT_ARGUMENTS.clear()
-                _SPLIT_ARGUMENTS[id(node)] = made
+            if len(_SPLIT_ARGUMENTS) >= _LITERAL_ARGUMENTS_SIZE:
+                _SPLIT_ARGUMENTS.clear()
+            _SPLIT_ARGUMENTS[id(node)] = _split_arguments(node, field, values)
         return values
 
     def execute_field(

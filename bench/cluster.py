@@ -62,7 +62,6 @@ from typing import Any
 
 import httpx
 from ariadne import graphql
-from databases.backends.postgres import PostgresBackend
 from sqlalchemy.sql import ClauseElement
 
 from app import demo
@@ -674,12 +673,11 @@ async def capture_sql(database_url: str, payload: dict[str, Any]) -> list[tuple[
         await database.disconnect()
     if not success or result.get("errors"):
         raise BenchError(f"in-process request failed: {result}")
-    # The service hands each statement to the `databases` backend, which compiles it to text
-    # and asyncpg arguments; the same compiler here gives the same text and arguments.
-    compiler = PostgresBackend(database_url).connection()
+    # Compiled to text and asyncpg arguments as the service compiles a statement whose SQL
+    # it has not seen (`databases`' compiler, through the service's own database layer).
     statements: list[tuple[str, list[Any]]] = []
     for statement in captured:
-        sql, args, _ = compiler._compile(statement)
+        sql, args, _, _ = database._compile(statement)
         statements.append((str(sql), list(args)))
     return statements
 
