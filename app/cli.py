@@ -86,7 +86,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"slotgraph: {problem}", file=sys.stderr)
             return 1
-    from app.logging_setup import configure_logging, logging_config
+    from app.logging_setup import configure_logging
 
     workers = args.workers or settings.workers
     if args.demo and workers > 1:
@@ -100,13 +100,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # uvicorn re-raises SIGTERM after its graceful shutdown; ending with SystemExit instead of
     # the default kill lets atexit stop the embedded PostgreSQL this process started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    common: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_config": logging_config(settings.log_format),
-        # Requests in flight get this long to finish after SIGTERM/SIGINT.
-        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
-    }
+    common = uvicorn_options(settings)
     if workers == 1:
         uvicorn.run(create_app(settings), **common)
     else:
@@ -116,6 +110,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["DATABASE_URL"] = settings.database_url
         uvicorn.run("app.main:app_from_env", factory=True, workers=workers, **common)
     return 0
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What `serve` hands uvicorn besides the app and the workers."""
+    from app.logging_setup import logging_config
+
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": logging_config(settings.log_format),
+        # Off unless asked for: each GraphQL request logs its own line (status, duration,
+        # request id), and uvicorn's access logger would add a second one through the root
+        # handler (about a tenth of a small request's CPU time).
+        "access_log": settings.access_log,
+        # Requests in flight get this long to finish after SIGTERM/SIGINT.
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+    }
 
 
 def _with_demo_key(settings: Settings) -> Settings:

@@ -99,6 +99,9 @@ class Settings:
     # Below the 30 s most orchestrators wait before they kill a stopping process.
     shutdown_timeout_s: int = 20
     log_format: LogFormat = "text"
+    # uvicorn's access log: a second line per request beside the request's own (which
+    # carries the status and duration too), and one per health check.
+    access_log: bool = False
     # How long a verified API key is trusted without asking the database again: a revoked
     # key keeps working on a worker for at most this long.
     auth_cache_seconds: int = 10
@@ -143,6 +146,7 @@ class Settings:
             workers=_int(env, "SLOTGRAPH_WORKERS", 1, maximum=64),
             shutdown_timeout_s=_int(env, "SLOTGRAPH_SHUTDOWN_TIMEOUT_S", 20, minimum=0),
             log_format=_log_format(env, "json" if production else "text"),
+            access_log=_bool(env, "SLOTGRAPH_ACCESS_LOG", False),
             auth_cache_seconds=_int(env, "SLOTGRAPH_AUTH_CACHE_SECONDS", 10, minimum=0),
         )
         settings.check()

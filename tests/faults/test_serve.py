@@ -117,5 +117,8 @@ async def test_workers_json_logs_and_graceful_shutdown(
     assert request["status"] == 200
     assert isinstance(request["duration_ms"], float)
     assert {"time", "level", "logger"} <= request.keys()
+    # One line per request: uvicorn's access log stays off unless SLOTGRAPH_ACCESS_LOG asks.
+    assert not [e for e in entries if e.get("logger") == "uvicorn.access"]
+    assert len([e for e in entries if e.get("message") == "graphql request"]) == 2
     started = [e for e in entries if str(e.get("message", "")).startswith("Started server process")]
     assert len(started) == 2

@@ -41,3 +41,33 @@ def test_lean_records_keep_both_formats() -> None:
         "request_id": "r1",
         "statements": 2,
     }
+
+
+ACCESS_SCRIPT = """
+import logging, sys
+import uvicorn
+from app.cli import uvicorn_options
+from app.settings import Settings
+settings = Settings.from_env({"SLOTGRAPH_ACCESS_LOG": sys.argv[1]})
+uvicorn.Config(lambda *_: None, **uvicorn_options(settings))  # applies the logging config
+# What uvicorn's HTTP protocols ask before they log an access line.
+print(logging.getLogger("uvicorn.access").hasHandlers())
+"""
+
+
+def _access_logged(value: str) -> bool:
+    done = subprocess.run(
+        [sys.executable, "-c", ACCESS_SCRIPT, value],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return {"True": True, "False": False}[done.stdout.strip()]
+
+
+def test_uvicorn_access_lines_only_when_asked() -> None:
+    """One line per request by default: the request's own (tests/faults/test_serve.py)."""
+    assert not _access_logged("")
+    assert not _access_logged("false")
+    assert _access_logged("true")
