@@ -11,6 +11,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader, enqueue_post_future_job
 from aiodataloader import Loader as _Queued
+from sqlalchemy.sql import ColumnElement
 
 from app.auth import Caller
 from app.db import RequestSession
@@ -90,6 +91,35 @@ class Loaders:
     @cached_property
     def allocation(self) -> DataLoader[tuple[UUID, str], KernelResourceAllocation | None]:
         return _Loader(partial(resource_allocations.fetch_by_keys, self._session, self._caller))
+
+    def agent_reading(self, node_fields: frozenset[str]) -> DataLoader[str, Agent | None]:
+        """The agent loader for a lookup whose query selects `node_fields` on the agent: its
+        statement selects only the columns those fields read (the shared `agent` loader
+        when that is every column)."""
+        columns = agents.CONNECTION.lookup_columns(node_fields)
+        if columns is None or not self._caller.sees_agents:
+            return self.agent
+        return self._narrowed("agent", columns, partial(agents.fetch_by_ids, self._session))
+
+    def kernel_reading(self, node_fields: frozenset[str]) -> DataLoader[UUID, Kernel | None]:
+        """`agent_reading` for kernels."""
+        columns = kernels.CONNECTION.lookup_columns(node_fields)
+        if columns is None:
+            return self.kernel
+        fetch = partial(kernels.fetch_by_ids, self._session, self._caller)
+        return self._narrowed("kernel", columns, fetch)
+
+    def _narrowed(
+        self,
+        kind: str,
+        columns: tuple[ColumnElement[Any], ...],
+        fetch: Callable[..., Coroutine[Any, Any, list[Any]]],
+    ) -> DataLoader[Any, Any]:
+        key = ("lookup", kind, *(column.name for column in columns))
+        loader = self._connections.get(key)
+        if loader is None:
+            loader = self._connections[key] = _Loader(partial(fetch, columns=columns))
+        return loader
 
     @cached_property
     def container_count(self) -> DataLoader[str, int]:

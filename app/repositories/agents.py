@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
 
 from app.auth import Caller
 from app.db import RequestSession
@@ -93,8 +94,13 @@ CONNECTION = ConnectionSpec(
 )
 
 
-async def fetch_by_ids(session: RequestSession, ids: Sequence[str]) -> list[Agent | None]:
-    return await fetch_by_keys(session, COLUMNS, t.c.id, ids, to_record, lambda r: r.id)
+async def fetch_by_ids(
+    session: RequestSession,
+    ids: Sequence[str],
+    columns: Sequence[ColumnElement[Any]] = COLUMNS,
+) -> list[Agent | None]:
+    """Agents by id; `columns` narrows the statement (`ConnectionSpec.lookup_columns`)."""
+    return await fetch_by_keys(session, columns, t.c.id, ids, to_record, lambda r: r.id)
 
 
 async def container_counts(session: RequestSession, ids: Sequence[str]) -> list[int]:

@@ -308,6 +308,10 @@ class ConnectionSpec(Generic[T]):
     # way.
     field_columns: Mapping[str, tuple[str, ...]] | None = None
     always: tuple[str, ...] = ()
+    # lookup_columns' answers by the selected field names (a handful per document).
+    _lookups: dict[frozenset[str], tuple[ColumnElement[Any], ...] | None] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def columns_for(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...]:
         """The columns a page selects when its query selects `node_fields` on its nodes:
@@ -331,6 +335,20 @@ class ConnectionSpec(Generic[T]):
             column for name, column in self.optional_columns.items() if name in node_fields
         )
         return (*columns, *extra) if extra else columns
+
+    def lookup_columns(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...] | None:
+        """`columns_for` for a lookup by key (`node`, `nodes`, `kernelV2`): None when that is
+        every column, which the request's shared loader of the type selects anyway."""
+        known = self._lookups.get(node_fields, self)
+        if known is not self:
+            return known  # type: ignore[return-value]
+        columns = self.columns_for(node_fields)
+        every = len(columns) == len(self.columns) and all(map(operator.is_, columns, self.columns))
+        narrowed = None if every else columns
+        if len(self._lookups) >= 256:
+            self._lookups.clear()
+        self._lookups[node_fields] = narrowed
+        return narrowed
 
     def resolve_order(self, requested: Sequence[tuple[str, bool]]) -> Ordering:
         return resolve_order(

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
+
+from sqlalchemy.sql import ColumnElement
 
 from app.auth import Caller
 from app.db import RequestSession
@@ -85,8 +88,13 @@ CONNECTION = ConnectionSpec(
 
 
 async def fetch_by_ids(
-    session: RequestSession, caller: Caller, ids: Sequence[UUID]
+    session: RequestSession,
+    caller: Caller,
+    ids: Sequence[UUID],
+    columns: Sequence[ColumnElement[Any]] = COLUMNS,
 ) -> list[Kernel | None]:
+    """Kernels by id that `caller` may see; `columns` narrows the statement
+    (`ConnectionSpec.lookup_columns`)."""
     return await fetch_by_keys(
-        session, COLUMNS, t.c.id, ids, to_record, lambda r: r.id, caller.kernel_scope()
+        session, columns, t.c.id, ids, to_record, lambda r: r.id, caller.kernel_scope()
     )

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import functools
+import operator
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ariadne import InterfaceType
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    NamedTypeNode,
+    is_abstract_type,
+)
 
-from app.context import RequestContext
+from app.context import Info, RequestContext, context_of
 from app.errors import InvalidParameters
 from app.execution import source_only
 from app.ids import decode_global_id
@@ -53,22 +63,26 @@ def _uuid_pair(raw: str) -> tuple[uuid.UUID, str]:
     return _uuid(owner), slot_name
 
 
+Load = Callable[[Any], Awaitable[object | None]]
+
+
 @dataclass(frozen=True)
 class _NodeType:
     parse: Callable[[str], Any]
-    load: Callable[[RequestContext, Any], Awaitable[object | None]]
+    # The load of one key, for a lookup whose query selects the given fields on the node.
+    loader: Callable[[RequestContext, frozenset[str]], Load]
+    # Whether the loader narrows its statement to the selected fields' columns.
+    narrows: bool = False
 
 
 # Type name -> how to read its raw id and load it. Each load goes through a per-request
-# DataLoader, so any number of IDs of one type cost one statement.
+# DataLoader, so any number of IDs of one type (and one selection) cost one statement.
 _NODE_TYPES: Mapping[str, _NodeType] = {
-    "ResourceSlotType": _NodeType(_text, lambda c, key: c.loaders.slot_type.load(key)),
-    "AgentV2": _NodeType(_text, lambda c, key: c.loaders.agent.load(key)),
-    "KernelV2": _NodeType(_uuid, lambda c, key: c.loaders.kernel.load(key)),
-    "AgentResourceSlot": _NodeType(_pair, lambda c, key: c.loaders.agent_slot.load(key)),
-    "KernelResourceAllocation": _NodeType(
-        _uuid_pair, lambda c, key: c.loaders.allocation.load(key)
-    ),
+    "ResourceSlotType": _NodeType(_text, lambda c, _: c.loaders.slot_type.load),
+    "AgentV2": _NodeType(_text, lambda c, fields: c.loaders.agent_reading(fields).load, True),
+    "KernelV2": _NodeType(_uuid, lambda c, fields: c.loaders.kernel_reading(fields).load, True),
+    "AgentResourceSlot": _NodeType(_pair, lambda c, _: c.loaders.agent_slot.load),
+    "KernelResourceAllocation": _NodeType(_uuid_pair, lambda c, _: c.loaders.allocation.load),
 }
 
 _TYPE_NAMES: Mapping[type, str] = {
@@ -110,19 +124,89 @@ def _parse(global_id: str) -> tuple[_NodeType, Any]:
         ) from None
 
 
-async def resolve_global_id(context: RequestContext, global_id: str) -> object | None:
+# What a field's selection selects on each node type, shared by the requests of a cached
+# document (the nodes and fragments are the document's). Keyed by the field nodes'
+# identities and the type; the entry keeps the nodes, so the ids stay theirs. Bounded.
+_SELECTED: dict[tuple[str, tuple[int, ...]], tuple[tuple[FieldNode, ...], frozenset[str]]] = {}
+_SELECTED_SIZE = 4096
+
+
+def selected_fields(info: Info, type_name: str) -> frozenset[str]:
+    """The names of the fields `info`'s field selects on objects of `type_name`: its own
+    selections and those of fragments whose type condition the type meets. Directives are
+    ignored: at worst a column is read that @skip then drops."""
+    nodes = tuple(info.field_nodes)
+    key = (type_name, tuple(map(id, nodes)))
+    known = _SELECTED.get(key)
+    if known is not None and all(map(operator.is_, known[0], nodes)):
+        return known[1]
+    names: set[str] = set()
+    object_type = info.schema.get_type(type_name)
+    stack = [node.selection_set for node in nodes]
+    while stack:
+        selection_set = stack.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+                continue
+            if isinstance(selection, FragmentSpreadNode):
+                fragment = info.fragments.get(selection.name.value)
+                if fragment is None:
+                    continue
+                condition: NamedTypeNode | None = fragment.type_condition
+                inner = fragment.selection_set
+            else:
+                assert isinstance(selection, InlineFragmentNode)
+                condition, inner = selection.type_condition, selection.selection_set
+            if condition is None or _meets(info, condition.name.value, object_type):
+                stack.append(inner)
+    found = frozenset(names)
+    if len(_SELECTED) >= _SELECTED_SIZE:
+        _SELECTED.clear()
+    _SELECTED[key] = (nodes, found)
+    return found
+
+
+def _meets(info: Info, condition: str, object_type: GraphQLNamedType | None) -> bool:
+    if object_type is None:
+        return True  # not expected: reading more columns is always safe
+    if condition == object_type.name:
+        return True
+    abstract = info.schema.get_type(condition)
+    return (
+        isinstance(object_type, GraphQLObjectType)
+        and is_abstract_type(abstract)
+        and info.schema.is_sub_type(abstract, object_type)
+    )
+
+
+async def resolve_global_id(info: Info, global_id: str) -> object | None:
     node_type, key = _parse(global_id)
-    return await node_type.load(context, key)
+    return await _load_of(info, node_type)(key)
 
 
-async def resolve_global_ids(
-    context: RequestContext, global_ids: Sequence[str]
-) -> list[object | None]:
+def _load_of(info: Info, node_type: _NodeType) -> Load:
+    fields = selected_fields(info, _NAMES[node_type]) if node_type.narrows else frozenset()
+    return node_type.loader(context_of(info), fields)
+
+
+_NAMES = {node_type: name for name, node_type in _NODE_TYPES.items()}
+
+
+async def resolve_global_ids(info: Info, global_ids: Sequence[str]) -> list[object | None]:
     # Decode every ID first: one malformed ID fails the field before any SQL runs.
     parsed = [_parse(global_id) for global_id in global_ids]
     # Every load is asked for before any is awaited, so the loaders batch them; each type's
     # batch settles all of its loads at once, so the awaits below wait once per batch, not
     # once per ID (asyncio.gather watched each of them with a callback of its own). The
     # first failing ID in the list fails the field.
-    loads = [t.load(context, key) for t, key in parsed]
+    loaders: dict[_NodeType, Load] = {}
+    loads = []
+    for node_type, key in parsed:
+        load = loaders.get(node_type)
+        if load is None:
+            load = loaders[node_type] = _load_of(info, node_type)
+        loads.append(load(key))
     return [await load for load in loads]

@@ -11,14 +11,14 @@ from app.errors import InvalidParameters
 from app.records import Kernel, ResourceSlotType
 from app.repositories import agents, kernels, resource_slot_types
 from app.resolvers.connection import resolve_connection
-from app.resolvers.node import resolve_global_id, resolve_global_ids
+from app.resolvers.node import resolve_global_id, resolve_global_ids, selected_fields
 
 query = QueryType()
 
 
 @query.field("node")
 async def resolve_node(_: None, info: Info, id: str) -> object | None:
-    return await resolve_global_id(context_of(info), id)
+    return await resolve_global_id(info, id)
 
 
 @query.field("nodes")
@@ -29,7 +29,7 @@ async def resolve_nodes(_: None, info: Info, ids: Sequence[str]) -> list[object 
         raise InvalidParameters(
             f"`nodes` takes at most {limit} IDs, got {len(ids)}; split the request."
         )
-    return await resolve_global_ids(context, ids)
+    return await resolve_global_ids(info, ids)
 
 
 @query.field("resourceSlotType")
@@ -55,7 +55,8 @@ async def resolve_agents(_: None, info: Info, **args: Any) -> dict[str, Any]:
 
 @query.field("kernelV2")
 async def resolve_kernel(_: None, info: Info, id: UUID) -> Kernel | None:
-    return await context_of(info).loaders.kernel.load(id)
+    loader = context_of(info).loaders.kernel_reading(selected_fields(info, "KernelV2"))
+    return await loader.load(id)
 
 
 @query.field("adminKernelsV2")

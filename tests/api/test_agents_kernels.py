@@ -69,8 +69,9 @@ async def test_agents_whole_answer(gql: GraphQLClient) -> None:
 async def test_container_counts_are_the_same_from_a_page_and_from_a_lookup(
     gql: GraphQLClient,
 ) -> None:
-    """An agents page counts containers in its own statement; an agent reached by ID counts
-    them through a batched loader. Both give the same numbers."""
+    """An agents page counts containers in its own statement, and so does a lookup by ID
+    that selects the count; an agent reached from its kernels counts them through a batched
+    loader. All give the same numbers."""
     page = await gql.post(
         "{ agentsV2(first: 30, orderBy: [{field: ID}]) { edges { node { id containerCount } } } }"
     )
@@ -86,9 +87,21 @@ async def test_container_counts_are_the_same_from_a_page_and_from_a_lookup(
         "query($ids: [ID!]!) { nodes(ids: $ids) { ... on AgentV2 { id containerCount } } }",
         {"ids": list(counted)},
     )
-    # The agents, then their counts: one statement each.
-    assert gql.sql.count == 2
+    # The agents with their counts: one statement, as for the page.
+    assert gql.sql.count == 1
     assert {n["id"]: n["containerCount"] for n in looked_up["data"]["nodes"]} == counted
+    gql.sql.reset()
+    reached = await gql.post(
+        "{ adminKernelsV2(first: 200) { edges { node { agent { id containerCount } } } } }"
+    )
+    # The kernels, their agents, then the agents' counts: one statement each.
+    assert gql.sql.count == 3
+    edges = reached["data"]["adminKernelsV2"]["edges"]
+    agents = [e["node"]["agent"] for e in edges if e["node"]["agent"] is not None]
+    assert {a["id"] for a in agents} & set(counted)
+    for agent in agents:
+        if agent["id"] in counted:
+            assert agent["containerCount"] == counted[agent["id"]]
 
 
 async def test_agent_slots_with_free_and_slot_type(gql: GraphQLClient) -> None:

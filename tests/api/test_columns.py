@@ -18,6 +18,7 @@ from graphql import (
 )
 from sqlalchemy import Select
 
+from app.ids import decode_global_id
 from app.repositories import agents, kernels
 from app.repositories.base import ConnectionSpec
 from app.schema import build_schema
@@ -118,3 +119,104 @@ async def test_a_field_read_from_a_column_not_loaded_is_an_error_not_a_value() -
             SCHEMA.type_map[scalar].serialize(NOT_LOADED)  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError):
         f"{NOT_LOADED}"
+
+
+def _lookup(type_name: str, selection: str) -> str:
+    return f"query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on {type_name} {{ {selection} }} }} }}"
+
+
+def _spec_columns(spec: ConnectionSpec[Any]) -> set[str]:
+    return {column.name for column in spec.columns}
+
+
+@pytest.mark.parametrize(("root", "type_name", "spec"), CASES)
+async def test_every_field_answers_alike_from_a_lookup_of_its_own_columns(
+    gql: GraphQLClient, root: str, type_name: str, spec: ConnectionSpec[Any]
+) -> None:
+    """`nodes` (and `node`, `kernelV2`) select only what the selection on the type reads,
+    as pages do (`ConnectionSpec.lookup_columns`)."""
+    fields = _node_fields(type_name)
+    everything = await gql.post(_page(root, " ".join(fields.values())))
+    full = [edge["node"] for edge in everything["data"][root]["edges"]]
+    ids = [node["id"] for node in full]
+    assert spec.field_columns is not None
+    for name, selection in fields.items():
+        gql.sql.reset()
+        alone = await gql.post(_lookup(type_name, selection), {"ids": ids})
+        assert "errors" not in alone, (name, alone)
+        assert alone["data"]["nodes"] == [{name: node[name]} for node in full], name
+        lookup = gql.sql.statements[0]
+        assert isinstance(lookup, Select)
+        selected = {column.name for column in lookup.selected_columns}
+        read = set(spec.field_columns[name]) | set(spec.always)
+        assert selected & _spec_columns(spec) == read, name
+
+
+async def test_a_lookup_reads_the_fragments_its_type_meets(gql: GraphQLClient) -> None:
+    """Inline fragments and spreads count for a type when their condition is the type or an
+    interface it implements; a fragment on another type adds nothing to its statement."""
+    agent_page = await gql.post("{ agentsV2(first: 2) { edges { node { id scalingGroup } } } }")
+    kernel_page = await gql.post(
+        "{ adminKernelsV2(first: 2) { edges { node { id startupCommand } } } }"
+    )
+    agent = agent_page["data"]["agentsV2"]["edges"][0]["node"]
+    kernel = kernel_page["data"]["adminKernelsV2"]["edges"][0]["node"]
+    gql.sql.reset()
+    body = await gql.post(
+        "fragment K on KernelV2 { startupCommand } "
+        "query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Node { id } "
+        "... on AgentV2 { scalingGroup } ...K } }",
+        {"ids": [agent["id"], kernel["id"]]},
+    )
+    assert body == {
+        "data": {
+            "nodes": [
+                {"__typename": "AgentV2", "id": agent["id"], "scalingGroup": agent["scalingGroup"]},
+                {
+                    "__typename": "KernelV2",
+                    "id": kernel["id"],
+                    "startupCommand": kernel["startupCommand"],
+                },
+            ]
+        }
+    }
+    selected = []
+    for statement in gql.sql.statements:
+        assert isinstance(statement, Select)
+        selected.append({column.name for column in statement.selected_columns})
+    assert sorted(selected, key=len) == [{"id", "scaling_group"}, {"id", "startup_command"}]
+
+
+async def test_one_request_may_look_a_kernel_up_narrowly_and_in_full(gql: GraphQLClient) -> None:
+    """A narrowed lookup has a loader of its own: the same kernel selected with few fields in
+    one place and every field in another answers each from its own statement; `kernelV2`
+    narrows as `node` does."""
+    everything = " ".join(_node_fields("KernelV2").values())
+    page = await gql.post(_page("adminKernelsV2", everything))
+    kernel = page["data"]["adminKernelsV2"]["edges"][0]["node"]
+    _, raw_id = decode_global_id(kernel["id"])
+    gql.sql.reset()
+    body = await gql.post(
+        "query($id: ID!, $uuid: UUID!) { "
+        "few: node(id: $id) { ... on KernelV2 { lifecycle { status } } } "
+        "byId: kernelV2(id: $uuid) { startupCommand } "
+        f"all: node(id: $id) {{ ... on KernelV2 {{ {everything} }} }} }}",
+        {"id": kernel["id"], "uuid": raw_id},
+    )
+    assert "errors" not in body, body
+    assert body["data"] == {
+        "few": {"lifecycle": {"status": kernel["lifecycle"]["status"]}},
+        "byId": {"startupCommand": kernel["startupCommand"]},
+        "all": kernel,
+    }
+    read = kernels.CONNECTION.field_columns
+    assert read is not None
+    lookups = {
+        frozenset(column.name for column in statement.selected_columns)
+        for statement in gql.sql.statements
+        if isinstance(statement, Select)
+    }
+    assert frozenset({"id", *read["lifecycle"]}) in lookups
+    assert frozenset({"id", "startup_command"}) in lookups
+    # Every field: every column a field reads (not the columns no field reads).
+    assert frozenset().union(*read.values()) in lookups
