@@ -71,3 +71,21 @@ def test_uvicorn_access_lines_only_when_asked() -> None:
     assert not _access_logged("")
     assert not _access_logged("false")
     assert _access_logged("true")
+
+
+def test_json_time_is_each_records_own_across_seconds() -> None:
+    """The formatted second is remembered between lines; each line still shows its own
+    record's time, also when the clock steps back."""
+    import logging
+    import time
+
+    from app.logging_setup import JsonFormatter
+
+    formatter = JsonFormatter()
+    for created in (1_700_000_000.25, 1_700_000_000.999, 1_700_000_001.0, 1_699_999_999.5, 0.0):
+        record = logging.LogRecord("x", logging.INFO, "", 0, "m", None, None)
+        record.created = created
+        record.msecs = (created - int(created)) * 1000
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+        expected = f"{stamp}.{int(record.msecs):03d}Z"
+        assert json.loads(formatter.format(record))["time"] == expected
