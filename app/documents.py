@@ -36,6 +36,9 @@ class _Entry:
     document: DocumentNode
     errors: list[GraphQLError] | None = None
     plan: DocumentPlan | None = None
+    # Operation names whose limits passed without variables: the check depends only on
+    # the document, the operation and the variables, so it passes again.
+    passed: set[str | None] = field(default_factory=set)
 
 
 @dataclass
@@ -125,11 +128,20 @@ class DocumentCache:
                 entry.plan = plan
         request = request or {}
         variables = request.get("variables")
-        problem = plan.check(
-            request.get("operationName"),
-            variables if isinstance(variables, dict) else {},
-            self.limits,
+        operation_name = request.get("operationName")
+        given = variables if isinstance(variables, dict) else {}
+        memo = (
+            entry.passed
+            if entry is not None
+            and not given
+            and (operation_name is None or type(operation_name) is str)
+            else None
         )
+        if memo is not None and operation_name in memo:
+            return []
+        problem = plan.check(operation_name, given, self.limits)
         if problem is None:
+            if memo is not None:
+                memo.add(operation_name)
             return []
         return [GraphQLError(problem.message, original_error=problem)]

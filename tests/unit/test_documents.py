@@ -50,3 +50,55 @@ def test_least_recently_used_is_evicted_and_large_documents_are_not_kept() -> No
     assert cache.misses == 4
     big = {"query": "{ " + " ".join(f"f{i}: __typename" for i in range(10)) + " }"}
     assert cache.parse(None, big) is not cache.parse(None, big)
+
+
+def test_limits_passed_without_variables_are_not_checked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The limits depend on the document, the operation and the variables only: a request
+    without variables that passed passes again, and is not measured again. A request with
+    variables, a refused one, and another operation of the document are checked each time."""
+    from app.limits import DocumentPlan, QueryLimits
+
+    checks: list[str | None] = []
+    check = DocumentPlan.check
+
+    def counted(self: DocumentPlan, name: str | None, *args: object) -> object:
+        checks.append(name)
+        return check(self, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DocumentPlan, "check", counted)
+    limits = QueryLimits(
+        max_depth=12,
+        max_aliases=30,
+        max_root_fields=10,
+        max_cost=200,
+        max_input_depth=20,
+        default_page_size=10,
+        max_page_size=1000,
+    )
+    cache = DocumentCache(limits=limits)
+    query = (
+        "query Small { resourceSlotTypes(first: 2) { edges { node { slotName } } } } "
+        "query Sized($n: Int) { resourceSlotTypes(first: $n) { edges { node { slotName } } } } "
+        "query Large { resourceSlotTypes(first: 500) { edges { node { slotName } } } }"
+    )
+
+    def validate(name: str, variables: dict[str, object] | None = None) -> list[str]:
+        data: dict[str, object] = {"query": query, "operationName": name}
+        if variables is not None:
+            data["variables"] = variables
+        document = cache.parse(None, data)
+        errors = cache.validate(SCHEMA, document, specified_rules, request=data)
+        return [error.message for error in errors]
+
+    for _ in range(3):
+        assert validate("Small") == []
+    assert checks == ["Small"]
+    assert validate("Sized", {"n": 2}) == []
+    assert validate("Sized", {"n": 500}) != []
+    assert validate("Sized", {"n": 2}) == []
+    assert checks == ["Small", "Sized", "Sized", "Sized"]
+    for _ in range(2):
+        assert "max cost" in validate("Large")[0]
+    assert checks[4:] == ["Large", "Large"]
