@@ -95,6 +95,32 @@ def format_error(
     return formatted
 
 
+def report_error(
+    error: GraphQLError, debug: bool = False, *, request_id: str | None = None
+) -> dict[str, Any]:
+    """`format_error`, after which the error (reported, and logged when masked) lets go
+    of its tracebacks: their frames hold the executor, the request's context and the error
+    itself, so a failed request's objects would otherwise wait for the cyclic collector."""
+    try:
+        return format_error(error, debug, request_id=request_id)
+    finally:
+        _drop_tracebacks(error)
+
+
+def _drop_tracebacks(error: BaseException) -> None:
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        stack.extend((current.__cause__, current.__context__))
+        if isinstance(current, GraphQLError):
+            stack.append(current.original_error)
+
+
 class Unauthorized(AppError):
     """No usable API key; answered with HTTP 401 before anything runs."""
 

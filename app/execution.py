@@ -88,6 +88,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
     GraphQLSchema,
     GraphQLString,
     ListValueNode,
@@ -112,7 +113,7 @@ from graphql.execution.collect_fields import (
     FragmentDetails,
     GroupedFieldSet,
 )
-from graphql.execution.executor import collect_iterator_awaitables, to_nodes
+from graphql.execution.executor import CollectedErrors, collect_iterator_awaitables, to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from graphql.pyutils.undefined import UndefinedType
@@ -977,6 +978,14 @@ def _string_list_type(type_: Any) -> bool:
     return item is GraphQLID or item is GraphQLString
 
 
+def _finished(*_: Any) -> Any:
+    raise RuntimeError("this operation's execution has finished; no more work can be added")
+
+
+# What an executor's async helpers are once its response is built (see FastExecutor._finish).
+_FINISHED_HELPERS = GraphQLResolveInfoHelpers(gather=_finished, track=_finished)
+
+
 class FastExecutor(Executor[None]):
     """graphql-core's executor, with plain subtrees completed directly (see the module
     docstring). Pass it as Ariadne's `execution_context_class`."""
@@ -1066,6 +1075,27 @@ class FastExecutor(Executor[None]):
         self._result_completers: dict[
             tuple[int, int], tuple[GraphQLOutputType, FieldDetailsList, Complete | None]
         ] = {}
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        response = super().build_response(data)
+        if self.hooks is None and not self.background_futures:
+            self._finish()
+        return response
+
+    def _finish(self) -> None:
+        """Break the executor's reference cycles once the response is built: graphql-core's
+        async helpers are bound methods of the executor, and the plans' closures capture
+        it. Left alone, the executor - with the request's context, session and plans -
+        waited for the cyclic garbage collector, whose young collections then walked
+        tens of thousands of such objects at once (measured in-process: 20 collections of
+        ~60 ms in 30,000 small requests, ~40 us per request)."""
+        self.async_helpers = _FINISHED_HELPERS
+        # The response holds the errors; their tracebacks hold frames of this executor.
+        self.collected_errors = CollectedErrors()
+        self._plans.clear()
+        self._prepared.clear()
+        self._result_completers.clear()
+        self._arguments.clear()
 
     @property
     def _loop(self) -> AbstractEventLoop:

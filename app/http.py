@@ -39,7 +39,7 @@ from app.errors import (
     SERVICE_UNAVAILABLE,
     ServiceUnavailable,
     Unauthorized,
-    format_error,
+    report_error,
 )
 from app.execution import FastExecutor
 from app.limits import QueryLimits
@@ -48,7 +48,7 @@ from app.settings import Settings
 
 log = logging.getLogger("slotgraph.http")
 
-# Ariadne logs every error it formats; ours are logged once by app.errors.format_error
+# Ariadne logs every error it formats; ours are logged once by app.errors.report_error
 # (internal ones only), so its own logger stays quiet.
 ARIADNE_LOGGER = "slotgraph.ariadne"
 logging.getLogger(ARIADNE_LOGGER).setLevel(logging.CRITICAL)
@@ -369,7 +369,7 @@ class GraphQLEndpoint:
                     query_validator=self.documents.validator(data),
                     debug=self.settings.debug,
                     introspection=self.settings.introspection,
-                    error_formatter=partial(format_error, request_id=request_id),
+                    error_formatter=partial(report_error, request_id=request_id),
                     require_query=queries_only,
                     execution_context_class=FastExecutor if self.settings.fast_execution else None,
                     logger=ARIADNE_LOGGER,
