@@ -66,7 +66,7 @@ def _uuid_pair(raw: str) -> tuple[uuid.UUID, str]:
 Load = Callable[[Any], Awaitable[object | None]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one dict lookup per ID
 class _NodeType:
     parse: Callable[[str], Any]
     # The load of one key, for a lookup whose query selects the given fields on the node.
