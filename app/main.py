@@ -39,8 +39,8 @@ class NotMigrated(RuntimeError):
 # few thousand requests (rarer full collections let RSS grow by tens of MiB a minute).
 # A page of 100 kernels with their allocations has more than 10,000 objects alive at once:
 # with a young generation of 10,000, every such request ran a collection that walked all
-# of them (~1 ms). Requests leave little cyclic garbage since RequestContext.release
-# (about 200 objects each), so a larger young generation holds little.
+# of them (~1 ms). Requests leave no cyclic garbage (RequestContext.release, and the
+# executor's own `_finish`), so a larger young generation holds little.
 GC_THRESHOLDS = (50_000, 10, 10)
 
 
