@@ -26,6 +26,7 @@ from app.pagination import (
     Slice,
     SortKey,
     build_select,
+    memoized,
     records_of,
     resolve_order,
 )
@@ -339,16 +340,15 @@ class ConnectionSpec(Generic[T]):
     def lookup_columns(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...] | None:
         """`columns_for` for a lookup by key (`node`, `nodes`, `kernelV2`): None when that is
         every column, which the request's shared loader of the type selects anyway."""
-        known = self._lookups.get(node_fields, self)
-        if known is not self:
-            return known  # type: ignore[return-value]
-        columns = self.columns_for(node_fields)
-        every = len(columns) == len(self.columns) and all(map(operator.is_, columns, self.columns))
-        narrowed = None if every else columns
-        if len(self._lookups) >= 256:
-            self._lookups.clear()
-        self._lookups[node_fields] = narrowed
-        return narrowed
+
+        def narrowed() -> tuple[ColumnElement[Any], ...] | None:
+            columns = self.columns_for(node_fields)
+            every = len(columns) == len(self.columns) and all(
+                map(operator.is_, columns, self.columns)
+            )
+            return None if every else columns
+
+        return memoized(self._lookups, node_fields, narrowed, 256)
 
     def resolve_order(self, requested: Sequence[tuple[str, bool]]) -> Ordering:
         return resolve_order(

@@ -18,15 +18,19 @@ logging.getLogger("slotgraph.http").info(
 """
 
 
-def _logged(log_format: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, log_format],
+def _child(script: str, argument: str) -> subprocess.CompletedProcess[str]:
+    """`script` run with `argument` in a child process (logging is global state)."""
+    return subprocess.run(
+        [sys.executable, "-c", script, argument],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
-    return done.stderr.strip()
+
+
+def _logged(log_format: str) -> str:
+    return _child(SCRIPT, log_format).stderr.strip()
 
 
 def test_lean_records_keep_both_formats() -> None:
@@ -56,14 +60,7 @@ print(logging.getLogger("uvicorn.access").hasHandlers())
 
 
 def _access_logged(value: str) -> bool:
-    done = subprocess.run(
-        [sys.executable, "-c", ACCESS_SCRIPT, value],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return {"True": True, "False": False}[done.stdout.strip()]
+    return {"True": True, "False": False}[_child(ACCESS_SCRIPT, value).stdout.strip()]
 
 
 def test_uvicorn_access_lines_only_when_asked() -> None:
