@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from graphql import (
@@ -49,18 +49,30 @@ def order_terms(order_by: Sequence[Mapping[str, Any]] | None) -> list[tuple[str,
     return [(term["field"], term.get("direction") == "DESC") for term in order_by or ()]
 
 
-def _fields(selection_set: SelectionSetNode | None, info: Info) -> Iterable[FieldNode]:
+def field_nodes(
+    selection_set: SelectionSetNode | None,
+    info: Info,
+    meets: Callable[[str], bool] | None = None,
+) -> Iterable[FieldNode]:
+    """The fields of a selection set, through its fragments: every fragment, or with
+    `meets` only those without a type condition or whose condition it accepts. Directives
+    are ignored (a superset of what executes)."""
     if selection_set is None:
         return
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, info)
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = info.fragments.get(selection.name.value)
-            if fragment is not None:
-                yield from _fields(fragment.selection_set, info)
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            condition, inner = selection.type_condition, selection.selection_set
+        else:
+            spread = cast(FragmentSpreadNode, selection)
+            fragment = info.fragments.get(spread.name.value)
+            if fragment is None:
+                continue
+            condition, inner = fragment.type_condition, fragment.selection_set
+        if meets is None or condition is None or meets(condition.name.value):
+            yield from field_nodes(inner, info, meets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,22 +123,24 @@ def _selected(info: Info) -> Wants:
     count = has_next = has_previous = cursors = edge_cursors = rows = False
     node_fields: set[str] = set()
     for node in info.field_nodes:
-        for field in _fields(node.selection_set, info):
+        for field in field_nodes(node.selection_set, info):
             name = field.name.value
             rows = rows or name not in ("count", "__typename")
             if name == "count":
                 count = True
             elif name == "pageInfo":
-                for sub in _fields(field.selection_set, info):
+                for sub in field_nodes(field.selection_set, info):
                     has_next = has_next or sub.name.value == "hasNextPage"
                     has_previous = has_previous or sub.name.value == "hasPreviousPage"
                     cursors = cursors or sub.name.value in ("startCursor", "endCursor")
             elif name == "edges":
-                for sub in _fields(field.selection_set, info):
+                for sub in field_nodes(field.selection_set, info):
                     edge_cursors = edge_cursors or sub.name.value == "cursor"
                     cursors = cursors or edge_cursors
                     if sub.name.value == "node":
-                        node_fields.update(f.name.value for f in _fields(sub.selection_set, info))
+                        node_fields.update(
+                            f.name.value for f in field_nodes(sub.selection_set, info)
+                        )
     return Wants(count, has_next, has_previous, cursors, frozenset(node_fields), edge_cursors, rows)
 
 

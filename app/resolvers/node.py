@@ -10,15 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ariadne import InterfaceType
-from graphql import (
-    FieldNode,
-    FragmentSpreadNode,
-    GraphQLNamedType,
-    GraphQLObjectType,
-    InlineFragmentNode,
-    NamedTypeNode,
-    is_abstract_type,
-)
+from graphql import FieldNode, GraphQLNamedType, GraphQLObjectType, is_abstract_type
 
 from app.context import Info, RequestContext, context_of
 from app.errors import InvalidParameters
@@ -31,6 +23,7 @@ from app.records import (
     KernelResourceAllocation,
     ResourceSlotType,
 )
+from app.resolvers.connection import field_nodes
 
 
 class _BadRawId(ValueError):
@@ -140,28 +133,14 @@ def selected_fields(info: Info, type_name: str) -> frozenset[str]:
     known = _SELECTED.get(key)
     if known is not None and all(map(operator.is_, known[0], nodes)):
         return known[1]
-    names: set[str] = set()
     object_type = info.schema.get_type(type_name)
-    stack = [node.selection_set for node in nodes]
-    while stack:
-        selection_set = stack.pop()
-        if selection_set is None:
-            continue
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                names.add(selection.name.value)
-                continue
-            if isinstance(selection, FragmentSpreadNode):
-                fragment = info.fragments.get(selection.name.value)
-                if fragment is None:
-                    continue
-                condition: NamedTypeNode | None = fragment.type_condition
-                inner = fragment.selection_set
-            else:
-                assert isinstance(selection, InlineFragmentNode)
-                condition, inner = selection.type_condition, selection.selection_set
-            if condition is None or _meets(info, condition.name.value, object_type):
-                stack.append(inner)
+
+    def meets(condition: str) -> bool:
+        return _meets(info, condition, object_type)
+
+    names = {
+        field.name.value for node in nodes for field in field_nodes(node.selection_set, info, meets)
+    }
     found = frozenset(names)
     if len(_SELECTED) >= _SELECTED_SIZE:
         _SELECTED.clear()
