@@ -945,6 +945,34 @@ def _fill(plan: _BatchPlan, source: Any, holes: list[_Hole]) -> dict[str, Any]:
     return result
 
 
+class _AllSettled:
+    """Calls `then()` once every one of `futures` has settled. A loader settles the futures
+    of its batch together, in one step, so this waits on one future at a time (the first
+    not settled yet) and, called back, finds the rest of that batch settled: a callback per
+    future was 50-100 loop callbacks per page, each scheduled and run on its own. An object,
+    not a closure calling itself, so nothing is left to the cyclic garbage collector."""
+
+    __slots__ = ("futures", "position", "then")
+
+    def __init__(self, futures: list[Future[Any]], then: Callable[[], None]) -> None:
+        self.futures = futures
+        self.position = 0
+        self.then: Callable[[], None] | None = then
+
+    def __call__(self, _: Any = None) -> None:
+        futures, position = self.futures, self.position
+        while position < len(futures):
+            future = futures[position]
+            if not future.done():
+                self.position = position
+                future.add_done_callback(self)
+                return
+            position += 1
+        then, self.then = self.then, None
+        if then is not None:
+            then()
+
+
 def _seen(future: Future[Any]) -> None:
     """Mark a settled future's error as seen (asyncio would log it as lost)."""
     if not future.cancelled():
@@ -1576,13 +1604,8 @@ class FastExecutor(Executor[None]):
             self.batched_items += len(items)
             return items
         out = _Pending(self._loop)
-        remaining = len(holes)
 
-        def loaded(_: Any) -> None:
-            nonlocal remaining
-            remaining -= 1
-            if remaining:
-                return
+        def loaded() -> None:
             if out.done():  # cancelled: a sibling failed first
                 _retrieve(holes)
                 return
@@ -1599,8 +1622,7 @@ class FastExecutor(Executor[None]):
             self.pure_results += len(holes)
             out.set_result(items)
 
-        for hole in holes:
-            hole[2].add_done_callback(loaded)
+        _AllSettled([hole[2] for hole in holes], loaded)()
         return out
 
     def _follow(self, out: _Pending, fallback: Callable[[], Any]) -> None:
