@@ -150,7 +150,9 @@ def inline_leaf(serialize: Callable[[Any], Any], expression: str, names: Mapping
     """Registers an inline form of a scalar's serializer: compiled completers evaluate
     `expression` (Python, over the value as `{x}` and `names` as `{NAME}`) instead of
     calling `serialize`, and call it only where the expression gives None. The expression
-    must give exactly what `serialize` gives for the values it takes, and never raise."""
+    must never raise, and must give what `serialize` gives for the values it takes, or a
+    value the response's JSON encoder (orjson) writes as the same JSON text (an aware UTC
+    datetime, which orjson writes as its `isoformat()`)."""
     _INLINE_LEAVES[serialize] = (expression, dict(names))
 
 

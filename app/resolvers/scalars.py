@@ -101,10 +101,16 @@ def serialize_datetime(value: Any) -> str:
     return moment.isoformat()
 
 
+# Compiled completers leave a UTC datetime as it is: the response's JSON encoder (orjson)
+# writes it as RFC 3339 text, the same text as `isoformat()` (microseconds only when not
+# zero, "+00:00"), about a tenth of its cost (~2 µs a value; a page of 100 kernels has 100
+# or more). Any other offset gets its isoformat: orjson would write an offset with seconds
+# differently.
 inline_leaf(
     serialize_datetime,
-    "({x}.isoformat() if type({x}) is {DATETIME} and {x}.tzinfo is not None else None)",
-    {"DATETIME": dt.datetime},
+    "({x} if type({x}) is {DATETIME} and {x}.tzinfo is {UTC} else {x}.isoformat() "
+    "if type({x}) is {DATETIME} and {x}.tzinfo is not None else None)",
+    {"DATETIME": dt.datetime, "UTC": dt.UTC},
 )
 
 

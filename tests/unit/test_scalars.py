@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
 import pytest
 from graphql import GraphQLEnumType, GraphQLError
 from graphql.type.scalars import serialize_boolean, serialize_int
@@ -100,6 +101,13 @@ class _Moment(dt.datetime):
 
 
 _PLUS_TWO = dt.timezone(dt.timedelta(hours=2))
+_UTC_MOMENTS = [
+    dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC),  # no microseconds: none written
+    dt.datetime(2026, 3, 1, 12, 0, 0, 5, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 1, 12, 0, 0, 120000, tzinfo=dt.UTC),
+    dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+]
 _INLINE_CASES = [
     Decimal("4.000000"),
     Decimal("4"),  # equal to the one before: the cached text
@@ -125,7 +133,7 @@ _INLINE_CASES = [
     4.5,
     "4",
     "",
-    dt.datetime(2026, 3, 1, 12, 0, 0, 5, tzinfo=dt.UTC),
+    *_UTC_MOMENTS,
     dt.datetime(2026, 3, 1, 12, 0, tzinfo=_PLUS_TWO),
     dt.datetime(2026, 3, 1, 12, 0),  # naive: taken as UTC
     _Moment(2026, 3, 1, tzinfo=dt.UTC),
@@ -138,9 +146,10 @@ _INLINE_CASES = [
     "serialize", [serialize_decimal, serialize_datetime, serialize_int, serialize_boolean]
 )
 def test_compiled_leaves_serialize_as_the_serializer_does(serialize: Any) -> None:
-    """Compiled completers take a Decimal's cached text, an aware datetime's isoformat, an
-    int in Int's range or a bool inline (app.execution.inline_leaf): the same answer, or the same failure, as the
-    serializer gives, for every value, seen once or twice."""
+    """Compiled completers take a Decimal's cached text, an aware datetime's isoformat (a UTC
+    one as it is, for orjson to write), an int in Int's range or a bool inline
+    (app.execution.inline_leaf): the same JSON, or the same failure, as the serializer
+    gives, for every value, seen once or twice."""
     leaf = execution._leaf(serialize, non_null=False)
     compiled = execution.compile_completer(leaf, source=False)
     assert compiled is not leaf
@@ -156,9 +165,14 @@ def test_compiled_leaves_serialize_as_the_serializer_does(serialize: Any) -> Non
         except Exception as error:  # each failure as its kind
             return type(error)
 
+    def written(complete: Any, value: Any) -> Any:
+        # As the response writes it (a UTC datetime is left to orjson).
+        answer = outcome(complete, value)
+        return answer if isinstance(answer, type) else orjson.dumps(answer)
+
     for _ in range(2):
         for value in _INLINE_CASES:
-            assert outcome(compiled, value) == outcome(leaf, value), value
+            assert written(compiled, value) == written(leaf, value), value
     if serialize is serialize_int:
         assert [compiled(value) for value in (0, -2147483648, True)] == [0, -2147483648, 1]
     elif serialize is serialize_boolean:
@@ -170,6 +184,13 @@ def test_compiled_leaves_serialize_as_the_serializer_does(serialize: Any) -> Non
         moment = dt.datetime(2026, 3, 1, 12, 0)
         assert compiled(moment) == "2026-03-01T12:00:00+00:00"
         assert compiled(moment.replace(tzinfo=_PLUS_TWO)) == "2026-03-01T12:00:00+02:00"
+        # A UTC datetime is left to orjson, which writes exactly its isoformat.
+        for utc in _UTC_MOMENTS:
+            assert compiled(utc) is utc
+            assert orjson.dumps(utc) == orjson.dumps(serialize_datetime(utc))
+        # An offset with seconds is one orjson would write differently: its isoformat.
+        odd = dt.datetime(2026, 3, 1, tzinfo=dt.timezone(dt.timedelta(seconds=-3661)))
+        assert compiled(odd) == "2026-03-01T00:00:00-01:01:01"
 
 
 class _Level(enum.StrEnum):
