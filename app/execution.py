@@ -550,13 +550,32 @@ class _Codegen:
             out.append(f"{pad}if {variable} is None:")
             out.append(f"{pad}    raise G")
         elif kind == "list":
-            item = self.function_for(node[1], "item")  # type: ignore[index]
+            item_node = getattr(node[1], "_node", None)  # type: ignore[index]
+            inner_node = getattr(item_node[1], "_node", None) if item_node is not None else None
+            # Non-null objects (edges, nodes): the object's own function per item, and one
+            # test for a null among the results, instead of a wrapper call per item. Pure,
+            # so completing the items after a null one changes nothing but the work done.
+            whole = (
+                item_node is not None
+                and item_node[0] == "non_null"
+                and inner_node is not None
+                and inner_node[0] in ("object", "abstract")
+            )
+            if whole:
+                assert item_node is not None
+                assert inner_node is not None
+                item = self.function_for(item_node[1], inner_node[0][:3])
+            else:
+                item = self.function_for(node[1], "item")  # type: ignore[index]
             out.append(f"{pad}if {variable} is not None:")
             out.append(
                 f"{pad}    if type({variable}) is not list and type({variable}) is not tuple:"
             )
             out.append(f"{pad}        raise G")
             out.append(f"{pad}    {variable} = [{item}(e) for e in {variable}]")
+            if whole:
+                out.append(f"{pad}    if None in {variable}:")
+                out.append(f"{pad}        raise G")
         elif kind in ("object", "abstract"):
             out.append(f"{pad}{variable} = {self.function_for(complete, kind[:3])}({variable})")
         else:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from app.amounts import in_range
-from app.db import column_reader
+from app.db import column_reader, raw_getter
 from app.errors import InvalidParameters
 from app.filters import array_of
 from app.records import record
@@ -676,18 +676,28 @@ def _shaper(
         if not fetched:
             return [slice_of([], [], None, False, False, None) for _ in range(groups)]
         first = fetched[0]
-        parent = column_reader(first, _PARENT)
-        ordinal = column_reader(first, _ORD)
         # Each parent's rows, and its first row: the statement puts the parent's count and
         # probe on every row of it, and a parent without rows has one row of NULLs.
         grouped: list[list[Any]] = [[] for _ in range(groups)]
         heads: list[Any] = [None] * groups
-        for row in fetched:
-            at = parent(row) - 1
-            if heads[at] is None:
-                heads[at] = row
-            if ordinal(row) is not None:
-                grouped[at].append(row)
+        both = raw_getter(first, (_PARENT, _ORD))
+        if both is not None:  # the two integers in one call per row
+            for row in fetched:
+                at, position = both(row)
+                at -= 1
+                if heads[at] is None:
+                    heads[at] = row
+                if position is not None:
+                    grouped[at].append(row)
+        else:
+            parent = column_reader(first, _PARENT)
+            ordinal = column_reader(first, _ORD)
+            for row in fetched:
+                at = parent(row) - 1
+                if heads[at] is None:
+                    heads[at] = row
+                if ordinal(row) is not None:
+                    grouped[at].append(row)
         more = [cut(rows_list) for rows_list in grouped]
         kept = [row for rows_list in grouped for row in rows_list]
         # The records of every parent's page at once: the reads of the result are looked up

@@ -8,6 +8,7 @@ import dataclasses
 import operator
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -62,6 +63,10 @@ class _Reads:
     missing: tuple[str, ...] = ()
     make: Callable[[Sequence[Any]], Any] | None = None
 
+
+# A row's column map; compared over a whole result in C (map/operator.is_), not in a
+# generator expression.
+_COLUMN_MAP = operator.attrgetter("_column_map")
 
 _field_names: dict[type, tuple[str, ...]] = {}
 # Record fields with a default: columns a statement selects only when the query asks for
@@ -191,7 +196,7 @@ class RecordReader(Generic[R]):
         if reads is None:
             return [from_row(cls, row, converters) for row in rows]
         column_map, get = first._column_map, reads.get
-        if any(row._column_map is not column_map for row in rows):
+        if not all(map(operator.is_, map(_COLUMN_MAP, rows), repeat(column_map))):
             return [from_row(cls, row, converters) for row in rows]  # pragma: no cover
         if converters:
             # Only the converters of columns this result has (an agents page without

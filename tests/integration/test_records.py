@@ -116,3 +116,28 @@ async def test_json_columns_parse_as_the_json_module_parses_them(database: Datab
         )
         [row] = await _rows(database, statement)
         assert row["j"] == json.loads(document)
+
+
+async def test_raw_getter_reads_what_reading_by_name_reads(database: Database) -> None:
+    """`raw_getter` takes several unprocessed columns of a row in one call (the nested page's
+    parent and ordinal): the values `row[name]` gives, for every row of the result; a column
+    with a result processor (JSON) is left to `column_reader`, and so is any other row type."""
+    from app.db import raw_getter
+
+    statement = sa.select(
+        AGENTS.c.id,
+        AGENTS.c.status,
+        sa.func.row_number().over(order_by=AGENTS.c.id).label("n"),
+        AGENTS.c.compute_plugins,
+    ).limit(20)
+    rows = await _rows(database, statement)
+    assert len(rows) > 3
+    both = raw_getter(rows[0], ("n", "id"))
+    assert both is not None
+    assert [both(row) for row in rows] == [(row["n"], row["id"]) for row in rows]
+    assert [both(row)[0] for row in rows] == list(range(1, len(rows) + 1))
+    one = raw_getter(rows[0], ("status",))
+    assert one is not None
+    assert [one(row) for row in rows] == [(row["status"],) for row in rows]
+    assert raw_getter(rows[0], ("id", "compute_plugins")) is None
+    assert raw_getter(ByName(rows[0]), ("id",)) is None
