@@ -43,6 +43,12 @@ CONNECTION = ConnectionSpec(
 )
 
 
+# Allocations with their kernel, whose row the caller's scope reads. One object: a lookup's
+# statement shape is keyed by its source's identity, so a join built per call made every
+# scoped lookup a new shape, compiled again in every request.
+_WITH_KERNEL = t.join(kernels, kernels.c.id == t.c.kernel_id)
+
+
 async def fetch_by_keys(
     session: RequestSession, caller: Caller, keys: Sequence[tuple[UUID, str]]
 ) -> list[KernelResourceAllocation | None]:
@@ -50,7 +56,7 @@ async def fetch_by_keys(
     visible = caller.kernel_scope()
     return await fetch_by_pairs(
         session,
-        t if visible is None else t.join(kernels, kernels.c.id == t.c.kernel_id),
+        t if visible is None else _WITH_KERNEL,
         COLUMNS,
         (t.c.kernel_id, t.c.slot_name),
         keys,
