@@ -13,18 +13,22 @@ import asyncio
 import logging
 import operator
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
+import sqlalchemy as sa
 from databases import Database as _Pool
 from databases.backends.common.records import Record as _Record
 from databases.backends.common.records import create_column_maps
 from databases.core import Connection as _Connection
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement, CompoundSelect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import Label, TypeCoerce
 
 from app.errors import ServiceUnavailable
 from app.settings import Settings
@@ -208,7 +212,7 @@ class CompiledStatements:
         return sql, args, result_columns, column_maps
 
     def prepare_page(
-        self, page: PageStatement, *, build: bool
+        self, page: PageStatement | BuiltPage, *, build: bool
     ) -> tuple[ClauseElement | None, _Prepared | None]:
         """A page statement of a known shape is not even built: its compiled SQL takes the
         page's named values and its filter's bound values (in the order of the filter's
@@ -267,7 +271,7 @@ class CompiledStatements:
         return sql, result_columns, create_column_maps(result_columns)
 
     def _template(
-        self, statement: ClauseElement, page: PageStatement, where_key: Any
+        self, statement: ClauseElement, page: PageStatement | BuiltPage, where_key: Any
     ) -> _Template | None:
         """The compiled SQL of a page statement, and for each of its parameters, in `$n`
         order, where its value comes from: a named value of the page, or the position of a
@@ -469,6 +473,111 @@ def _detached(connection: asyncpg.Connection) -> bool:
     return getattr(connection, "_con", connection) is None
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """A statement that looks rows up by key (`app.repositories.base.rows_by_keys` and
+    `fetch_by_pairs`). Lookups a request starts in the same step of the event loop - the
+    loaders of `nodes(ids:)`, one per node type, dispatch together - run as one statement
+    (see `RequestSession.fetch_lookup`). Its fields are a page statement's (see
+    app.pagination.PageStatement), but `build(tag)` names each parameter of `values` with
+    `tag` appended, so that several lookups can share one statement."""
+
+    shape: Hashable
+    where: ColumnElement[bool] | None
+    values: dict[str, Any]
+    build: Callable[[str], Select[Any]]
+
+
+@dataclass(frozen=True)
+class BuiltPage:
+    """A page statement as `CompiledStatements.prepare_page` reads it, whatever made it (a
+    lookup, several lookups in one)."""
+
+    shape: Hashable
+    where: ColumnElement[bool] | None
+    values: dict[str, Any]
+    build: Callable[[], Any]
+
+
+_LOOKUP_COLUMN = "_sg_lookup"
+
+
+def _lookups_statement(lookups: Sequence[Lookup]) -> Any:
+    """One statement for several lookups: UNION ALL of one branch per lookup, each row
+    tagged with its lookup's position. Every branch has every lookup's columns, its own
+    and a typed NULL for each of the others', so the branches' types agree, and each
+    column keeps its type (and its result processor) in the combined result."""
+    statements = [lookup.build(f"_{i}") for i, lookup in enumerate(lookups)]
+    subqueries = [statement.subquery(f"_sg_l{i}") for i, statement in enumerate(statements)]
+    # A typed NULL per column of each lookup, in the column's type in the database (a
+    # JSONB column read as its text is still JSONB to PostgreSQL, whose UNION resolves
+    # the branches' types pairwise), read as the lookup reads the column itself.
+    nulls = [
+        [
+            sa.type_coerce(sa.cast(sa.null(), _stored_type(selected)), column.type)
+            for selected, column in zip(statement.selected_columns, subquery.c, strict=True)
+        ]
+        for statement, subquery in zip(statements, subqueries, strict=True)
+    ]
+    branches = []
+    for i, own in enumerate(subqueries):
+        columns: list[Any] = [sa.literal_column(str(i), sa.Integer()).label(_LOOKUP_COLUMN)]
+        for j, subquery in enumerate(subqueries):
+            for column, null in zip(subquery.c, nulls[j], strict=True):
+                columns.append((column if j == i else null).label(f"_sg_{j}_{column.key}"))
+        branches.append(sa.select(*columns).select_from(own))
+    return sa.union_all(*branches)
+
+
+def lookups_in(statement: Any) -> list[Any]:
+    """The lookups a combined statement runs, each as `Lookup.build` made it (with its
+    tagged parameters), for logs and tests; any other statement as it is."""
+    if isinstance(statement, CompoundSelect) and statement.selects:
+        first = statement.selects[0]
+        if isinstance(first, Select) and _LOOKUP_COLUMN in first.selected_columns:
+            return [
+                cast(Select[Any], branch).get_final_froms()[0].element  # type: ignore[attr-defined]
+                for branch in statement.selects
+            ]
+    return [statement]
+
+
+def _stored_type(expression: Any) -> Any:
+    """The type the database gives a selected expression: through labels and
+    `type_coerce`, which change only how SQLAlchemy reads it."""
+    while True:
+        if isinstance(expression, Label):
+            expression = expression.element
+        elif isinstance(expression, TypeCoerce):
+            expression = expression.clause
+        else:
+            return expression.type
+
+
+_Maps = tuple[dict[Any, tuple[int, Any]], dict[int, tuple[int, Any]], dict[str, tuple[int, Any]]]
+# Per combined result's columns (kept, so the id stays theirs): each lookup's view of its
+# rows, its column names mapped to their positions in the combined row. Bounded.
+_LOOKUP_VIEWS: dict[int, tuple[Any, list[_Maps]]] = {}
+
+
+def _lookup_views(result_columns: Any, count: int) -> list[_Maps]:
+    known = _LOOKUP_VIEWS.get(id(result_columns))
+    if known is not None and known[0] is result_columns:
+        return known[1]
+    views: list[_Maps] = [({}, {}, {}) for _ in range(count)]
+    for index, (name, _, _, datatype) in enumerate(result_columns):
+        if name == _LOOKUP_COLUMN:
+            continue
+        lookup, _, column = name.removeprefix("_sg_").partition("_")
+        by_name, by_position, _ = views[int(lookup)]
+        by_name[column] = (index, datatype)
+        by_position[len(by_position)] = (index, datatype)
+    if len(_LOOKUP_VIEWS) >= 256:
+        _LOOKUP_VIEWS.clear()
+    _LOOKUP_VIEWS[id(result_columns)] = (result_columns, views)
+    return views
+
+
 class SessionClosed(RuntimeError):
     """A statement arrived after its request had ended (e.g. a loader batch orphaned when an
     error nulled the whole response); it is refused rather than given a new connection."""
@@ -495,6 +604,9 @@ class RequestSession:
         # cancel it (asyncpg then cancels it on the server too).
         self._running: asyncio.Task[Any] | None = None
         self.statements = 0
+        # The lookups started in this step of the event loop, while the first of them
+        # waits for the rest (see `fetch_lookup`); None when none is gathering.
+        self._lookups: list[tuple[Lookup, asyncio.Future[Sequence[Row]] | None]] | None = None
 
     async def _begin(self) -> asyncpg.Connection:
         """One statement's turn on the request's connection: taken in order, refused once
@@ -529,7 +641,7 @@ class RequestSession:
         finally:
             self._end()
 
-    async def fetch_page(self, page: PageStatement) -> Sequence[Row]:
+    async def fetch_page(self, page: PageStatement | BuiltPage) -> Sequence[Row]:
         """A connection page's statement (see app.pagination.PageStatement): built only for
         a new shape, or when statement listeners want to see it."""
         connection = await self._begin()
@@ -548,15 +660,92 @@ class RequestSession:
             self._end()
 
     async def _run(self, connection: asyncpg.Connection, prepared: _Prepared) -> Sequence[Row]:
-        """The statement's rows as `databases`' Records; database outages and timeouts
-        become a retryable, masked service-unavailable error."""
-        sql, args, result_columns, column_maps = prepared
-        try:
-            rows = await connection.fetch(sql, *args)
-        except _UNAVAILABLE as error:
-            raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from error
+        """The statement's rows as `databases`' Records."""
+        rows = await self._run_raw(connection, prepared)
+        _, _, result_columns, column_maps = prepared
         dialect = self._database._dialect
         return [_Record(row, result_columns, dialect, column_maps) for row in rows]
+
+    async def _run_raw(self, connection: asyncpg.Connection, prepared: _Prepared) -> list[Any]:
+        """The statement's rows as asyncpg gives them; database outages and timeouts become
+        a retryable, masked service-unavailable error."""
+        sql, args, _, _ = prepared
+        try:
+            rows: list[Any] = await connection.fetch(sql, *args)
+        except _UNAVAILABLE as error:
+            raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from error
+        return rows
+
+    async def fetch_lookup(self, lookup: Lookup) -> Sequence[Row]:
+        """A lookup's rows. The first lookup of a step of the event loop waits one step for
+        the others started in the same step (the loaders of one resolver dispatch
+        together), then runs them all in one statement and hands each its rows; alone, it
+        runs as it is. A failure of the statement is every lookup's."""
+        gathering = self._lookups
+        if gathering is not None:
+            future: asyncio.Future[Sequence[Row]] = asyncio.get_running_loop().create_future()
+            gathering.append((lookup, future))
+            return await future
+        batch: list[tuple[Lookup, asyncio.Future[Sequence[Row]] | None]] = [(lookup, None)]
+        self._lookups = batch
+        try:
+            try:
+                await asyncio.sleep(0)
+            finally:
+                self._lookups = None
+            if len(batch) == 1:
+                page = BuiltPage(
+                    lookup.shape, lookup.where, lookup.values, partial(lookup.build, "")
+                )
+                return await self.fetch_page(page)
+            found = await self._fetch_lookups([entry[0] for entry in batch])
+        except BaseException as error:
+            for _, waiting in batch[1:]:
+                if waiting is not None and not waiting.done():
+                    if isinstance(error, asyncio.CancelledError):
+                        waiting.cancel()
+                    else:
+                        waiting.set_exception(error)
+            raise
+        for (_, waiting), rows in zip(batch[1:], found[1:], strict=True):
+            if waiting is not None and not waiting.done():
+                waiting.set_result(rows)
+        return found[0]
+
+    async def _fetch_lookups(self, lookups: Sequence[Lookup]) -> list[list[Row]]:
+        """Several lookups in one statement (see `_lookups_statement`), compiled once per
+        combination of shapes as any page statement is; each lookup's rows are Records
+        that read its own columns of the combined row, by the names it selected."""
+        values: dict[str, Any] = {}
+        for index, lookup in enumerate(lookups):
+            for name, value in lookup.values.items():
+                values[f"{name}_{index}"] = value
+        wheres = [lookup.where for lookup in lookups if lookup.where is not None]
+        where = None if not wheres else wheres[0] if len(wheres) == 1 else sa.and_(*wheres)
+        shape = ("lookups", *(lookup.shape for lookup in lookups))
+        page = BuiltPage(shape, where, values, partial(_lookups_statement, lookups))
+        connection = await self._begin()
+        try:
+            database = self._database
+            statement, prepared = database.statements.prepare_page(
+                page, build=bool(database.listeners)
+            )
+            if statement is not None:
+                database._notify(statement)
+            if prepared is None:
+                assert statement is not None
+                prepared = database._compile(statement)
+            rows = await self._run_raw(connection, prepared)
+        finally:
+            self._end()
+        views = _lookup_views(prepared[2], len(lookups))
+        dialect = self._database._dialect
+        result_columns = prepared[2]
+        found: list[list[Row]] = [[] for _ in lookups]
+        for row in rows:
+            index = row[0]
+            found[index].append(_Record(row, result_columns, dialect, views[index]))
+        return found
 
     def cancel(self) -> None:
         """Refuse further statements and cancel the one in flight, if any."""

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.sql import ClauseElement
 from starlette.applications import Starlette
 
-from app.db import admin, with_database
+from app.db import admin, lookups_in, with_database
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
@@ -142,6 +142,11 @@ class StatementLog:
     @property
     def count(self) -> int:
         return len(self.statements)
+
+    def lookups(self) -> list[Any]:
+        """The statements, with lookups run together in one statement taken apart: what each
+        would have run alone (app.db.lookups_in)."""
+        return [part for statement in self.statements for part in lookups_in(statement)]
 
     def reset(self) -> None:
         self.statements.clear()

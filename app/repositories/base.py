@@ -16,7 +16,7 @@ from databases.backends.common.records import Record
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from app.auth import Caller
-from app.db import RequestSession, Row
+from app.db import Lookup, RequestSession, Row
 from app.filters import Expression, FieldBuilder, array_of, entity_filter, no_nul
 from app.pagination import (
     ConnectionQuery,
@@ -419,9 +419,9 @@ async def rows_by_keys(
     request (building one and its cache key took ~50-80 µs, five times for `nodes`)."""
     no_nul(list(keys))  # checked here: the statement that would check it is not built
 
-    def build() -> sa.Select[Any]:
+    def build(tag: str = "") -> sa.Select[Any]:
         statement = sa.select(*columns).where(
-            key == sa.any_(array_of(key.type, keys, name=_KEYS[0]))
+            key == sa.any_(array_of(key.type, keys, name=_KEYS[0] + tag))
         )
         if visible is not None:
             statement = statement.where(visible)
@@ -434,7 +434,11 @@ async def rows_by_keys(
         visible is not None,
         tuple(map(id, order_by)),
     )
-    return await session.fetch_page(PageStatement(shape, visible, {_KEYS[0]: list(keys)}, build))
+    values = {_KEYS[0]: list(keys)}
+    if order_by:  # rows in an order: a statement of its own
+        return await session.fetch_page(PageStatement(shape, visible, values, build))
+    # In one statement with the other lookups of this step (see RequestSession.fetch_lookup).
+    return await session.fetch_lookup(Lookup(shape, visible, values, build))
 
 
 async def fetch_by_keys(
@@ -474,11 +478,11 @@ async def fetch_by_pairs(
     no_nul(firsts)
     no_nul(seconds)
 
-    def build() -> sa.Select[Any]:
+    def build(tag: str) -> sa.Select[Any]:
         wanted = (
             sa.func.unnest(
-                array_of(key[0].type, firsts, name=_KEYS[0]),
-                array_of(key[1].type, seconds, name=_KEYS[1]),
+                array_of(key[0].type, firsts, name=_KEYS[0] + tag),
+                array_of(key[1].type, seconds, name=_KEYS[1] + tag),
             )
             .table_valued("a", "b")
             .render_derived()
@@ -493,6 +497,6 @@ async def fetch_by_pairs(
 
     shape = ("pairs", id(source), tuple(map(id, columns)), *map(id, key), visible is not None)
     values = {_KEYS[0]: firsts, _KEYS[1]: seconds}
-    rows = await session.fetch_page(PageStatement(shape, visible, values, build))
+    rows = await session.fetch_lookup(Lookup(shape, visible, values, build))
     found = {record_key(record): record for record in records_of(to_record, rows)}
     return [found.get(p) for p in pairs]

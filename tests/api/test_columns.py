@@ -180,8 +180,10 @@ async def test_a_lookup_reads_the_fragments_its_type_meets(gql: GraphQLClient) -
             ]
         }
     }
+    # Both types' lookups in one statement, each reading its own columns.
+    assert gql.sql.count == 1
     selected = []
-    for statement in gql.sql.statements:
+    for statement in gql.sql.lookups():
         assert isinstance(statement, Select)
         selected.append({column.name for column in statement.selected_columns})
     assert sorted(selected, key=len) == [{"id", "scaling_group"}, {"id", "startup_command"}]
@@ -213,7 +215,7 @@ async def test_one_request_may_look_a_kernel_up_narrowly_and_in_full(gql: GraphQ
     assert read is not None
     lookups = {
         frozenset(column.name for column in statement.selected_columns)
-        for statement in gql.sql.statements
+        for statement in gql.sql.lookups()
         if isinstance(statement, Select)
     }
     assert frozenset({"id", *read["lifecycle"]}) in lookups
