@@ -30,6 +30,8 @@ from app.repositories import (
     resource_slot_types,
 )
 
+_new_tuple = tuple.__new__
+
 
 async def _absent(keys: list[Any]) -> list[Any]:
     return [None] * len(keys)
@@ -51,7 +53,9 @@ class _Loader(DataLoader[Any, Any]):
             return super().load(key)  # DataLoader's own error for it
         future = cache[key] = self.loop.create_future()
         queue = self._queue
-        queue.append(_Queued(key=key, future=future))
+        # The queue entry as aiodataloader's namedtuple, built without its keyword-argument
+        # constructor (~1 µs a load, a tenth of a `nodes` request's hundred loads).
+        queue.append(_new_tuple(_Queued, (key, future)))
         if len(queue) == 1:
             enqueue_post_future_job(self.loop, self)
         return future

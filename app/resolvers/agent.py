@@ -17,7 +17,7 @@ from app.ids import encode_global_id
 from app.records import Agent, AgentResourceSlot
 from app.repositories import agent_resources, kernels
 from app.resolvers.connection import nested_by_id, resolve_nested_connection
-from app.resolvers.scalars import serialize_decimal
+from app.resolvers.scalars import remembered_decimal_text, serialize_decimal
 
 agent = ObjectType("AgentV2")
 agent_system_info = ObjectType("AgentSystemInfo")
@@ -40,11 +40,21 @@ agent.set_field("networkInfo", _itself)
 
 
 def _resource_info(slots: list[AgentResourceSlot]) -> dict[str, dict[str, str]]:
-    return {
-        "capacity": {s.slot_name: serialize_decimal(s.capacity) for s in slots},
-        "used": {s.slot_name: serialize_decimal(s.used) for s in slots},
-        "free": {s.slot_name: serialize_decimal(s.free) for s in slots},
-    }
+    # One pass, and each amount's text taken from the remembered texts without a call when
+    # it is there (a page of 50 agents has ~2,000 amounts): what serialize_decimal gives.
+    known = remembered_decimal_text
+    capacity: dict[str, str] = {}
+    used: dict[str, str] = {}
+    free: dict[str, str] = {}
+    for slot in slots:
+        name = slot.slot_name
+        amount = slot.capacity
+        capacity[name] = known(str(amount)) or serialize_decimal(amount)
+        amount = slot.used
+        used[name] = known(str(amount)) or serialize_decimal(amount)
+        amount = slot.free
+        free[name] = known(str(amount)) or serialize_decimal(amount)
+    return {"capacity": capacity, "used": used, "free": free}
 
 
 _RESOURCE_INFO = ("AgentV2.resourceInfo",)

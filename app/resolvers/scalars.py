@@ -50,6 +50,10 @@ def serialize_decimal(value: Any) -> str:
     raise TypeError(f"Decimal cannot represent {type(value).__name__}")
 
 
+# The text of a Decimal amount seen before, by its `str` (None when not seen): what
+# serialize_decimal gives for it, without the call.
+remembered_decimal_text = _DECIMAL_TEXT.get
+
 # Compiled completers take a known amount's text without a call (the same lookup).
 inline_leaf(
     serialize_decimal,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiodataloader import Loader
 
 from app.loaders import _Loader
 
@@ -19,6 +20,11 @@ async def test_loads_of_one_tick_are_one_batch_and_cached() -> None:
     loader = _Loader(batch)
     first, again, second = loader.load(2), loader.load(2), loader.load(3)
     assert first is again
+    # Queued as aiodataloader queues them (its dispatch reads `key` and `future`).
+    assert [(type(entry), entry.key, entry.future) for entry in loader._queue] == [
+        (Loader, 2, first),
+        (Loader, 3, second),
+    ]
     assert await first == 20
     with pytest.raises(ValueError, match="odd"):
         await second
