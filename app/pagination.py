@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -35,7 +35,6 @@ from app.amounts import in_range
 from app.db import column_reader, raw_getter
 from app.errors import InvalidParameters
 from app.filters import array_of
-from app.records import record
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -373,14 +372,25 @@ class ConnectionQuery:
     want_edge_cursors: bool = True
 
 
-@record  # one per page: built as fast as the records it holds
-class Slice(Generic[T]):
-    # The page's edges as the connection answers them: {"cursor": str or None when not
-    # wanted, "node": record}; built once, not once here and again for the answer.
-    edges: list[dict[str, Any]]
-    has_next: bool
-    has_previous: bool
-    total: int | None
+# One page as its connection field answers it: {"edges": [{"cursor": str or None when not
+# wanted, "node": record}, ...], "page_info": {...}, "count": int or None}. Built once, as
+# the answer, not as a page object that each field's resolver then turned into one.
+Slice = dict[str, Any]
+
+
+def _answer(
+    edges: list[dict[str, Any]], has_next: bool, has_previous: bool, total: int | None
+) -> Slice:
+    return {
+        "edges": edges,
+        "page_info": {
+            "has_next_page": has_next,
+            "has_previous_page": has_previous,
+            "start_cursor": edges[0]["cursor"] if edges else None,
+            "end_cursor": edges[-1]["cursor"] if edges else None,
+        },
+        "count": total,
+    }
 
 
 _KEY = "_pk{}"
@@ -394,7 +404,7 @@ _PARENTS = "_sg_parents"
 _LIMIT = "_sg_limit"
 _OFFSET = "_sg_offset"
 
-Shaper = Callable[[Sequence[Any]], list[Slice[T]]]
+Shaper = Callable[[Sequence[Any]], list[Slice]]
 
 
 def records_of(to_record: Callable[[Any], T], rows: Sequence[Any]) -> list[T]:
@@ -444,7 +454,7 @@ def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
 
 def build_select(
     query: ConnectionQuery, to_record: Callable[[Any], T]
-) -> tuple[PageStatement, Shaper[T]]:
+) -> tuple[PageStatement, Shaper]:
     """One statement for the pages of every parent (and counts, when selected), and the
     shaper that turns its rows into one slice per parent key, in the keys' order (a root
     connection is one slice).
@@ -618,7 +628,7 @@ def _shaper(
     probe_opposite: bool,
     nested: bool,
     groups: int,
-) -> Shaper[T]:
+) -> Shaper:
     ordering, page = query.ordering, query.page
     terms = ordering.terms
     size, backward = page.size, page.mode is Mode.BACKWARD
@@ -635,7 +645,7 @@ def _shaper(
         has_more: bool,
         opposite: bool,
         total: int | None,
-    ) -> Slice[T]:
+    ) -> Slice:
         """One page: `rows_list` cut to the page and in the page's order, and their records."""
         edges: list[dict[str, Any]]
         if want_cursors and rows_list:
@@ -654,8 +664,8 @@ def _shaper(
         else:
             edges = [{"cursor": None, "node": record} for record in records]
         if backward:
-            return Slice(edges, opposite, has_more, total)
-        return Slice(edges, has_more, opposite, total)
+            return _answer(edges, opposite, has_more, total)
+        return _answer(edges, has_more, opposite, total)
 
     def cut(rows_list: list[Any]) -> bool:
         """Cut a page's rows (fetched with one more than the page holds) to the page, in the
@@ -666,7 +676,7 @@ def _shaper(
             rows_list.reverse()
         return has_more
 
-    def shape(fetched: Sequence[Any]) -> list[Slice[T]]:
+    def shape(fetched: Sequence[Any]) -> list[Slice]:
         if not nested:
             rows_list = list(fetched)
             has_more = cut(rows_list)
@@ -708,7 +718,7 @@ def _shaper(
         keys = readers(first) if want_cursors else None
         total_of = column_reader(first, _TOTAL) if query.want_count else None
         opposite_of = column_reader(first, _OPPOSITE) if probe_opposite else None
-        slices: list[Slice[T]] = []
+        slices: list[Slice] = []
         start = 0
         for rows_list, head, has_more in zip(grouped, heads, more, strict=True):
             end = start + len(rows_list)

@@ -377,7 +377,7 @@ class ConnectionSpec(Generic[T]):
         want_cursors: bool = True,
         want_edge_cursors: bool = True,
         columns: Sequence[ColumnElement[Any]] | None = None,
-    ) -> list[Slice[T]]:
+    ) -> list[Slice]:
         """One page per parent key (or one page for a root connection), one statement; rows
         the caller may not see are excluded from the page and from `count`."""
         visible = self.scope(caller)

@@ -21,7 +21,6 @@ from app.pagination import (
     Ordering,
     PageArgs,
     PageRequest,
-    Slice,
     decode_cursor,
     memoized,
     validate_page,
@@ -144,20 +143,6 @@ def _selected(info: Info) -> Wants:
     return Wants(count, has_next, has_previous, cursors, frozenset(node_fields), edge_cursors, rows)
 
 
-def to_connection(page: Slice[Any]) -> dict[str, Any]:
-    edges = page.edges
-    return {
-        "edges": edges,
-        "page_info": {
-            "has_next_page": page.has_next,
-            "has_previous_page": page.has_previous,
-            "start_cursor": edges[0]["cursor"] if edges else None,
-            "end_cursor": edges[-1]["cursor"] if edges else None,
-        },
-        "count": page.total,
-    }
-
-
 # Orderings and filters built from the same arguments, shared by every request: building
 # a filter (SQLAlchemy expressions) and its cache key took ~5% of a filtered page's time.
 # Both are immutable; a filter's bound values are part of its key here. Keyed by the
@@ -214,7 +199,7 @@ def _fetcher(
     columns = spec.columns_for(selected.node_fields)
 
     async def fetch(parents: Sequence[Any] | None) -> list[dict[str, Any]]:
-        slices = await spec.fetch(
+        return await spec.fetch(
             context.session,
             context.caller,
             where,
@@ -227,7 +212,6 @@ def _fetcher(
             want_edge_cursors=want_edge_cursors,
             columns=columns,
         )
-        return [to_connection(result) for result in slices]
 
     key = (
         spec.name,

@@ -214,7 +214,7 @@ async def test_a_page_whose_parameters_cannot_be_traced_is_run_as_built(
             [result] = shape(await session.fetch_page(page))
         finally:
             await session.close()
-        names.append([edge["node"].slot_name for edge in result.edges])
+        names.append([edge["node"].slot_name for edge in result["edges"]])
     assert names == [["cpu"], ["mem"]]
     assert all(template is None for template in database.statements._templates.values())
 
