@@ -502,12 +502,17 @@ class BuiltPage:
 _LOOKUP_COLUMN = "_sg_lookup"
 
 
+def _tag(index: int) -> str:
+    """What the parameters of a combined statement's lookup `index` are suffixed with."""
+    return f"_{index}"
+
+
 def _lookups_statement(lookups: Sequence[Lookup]) -> Any:
     """One statement for several lookups: UNION ALL of one branch per lookup, each row
     tagged with its lookup's position. Every branch has every lookup's columns, its own
     and a typed NULL for each of the others', so the branches' types agree, and each
     column keeps its type (and its result processor) in the combined result."""
-    statements = [lookup.build(f"_{i}") for i, lookup in enumerate(lookups)]
+    statements = [lookup.build(_tag(i)) for i, lookup in enumerate(lookups)]
     subqueries = [statement.subquery(f"_sg_l{i}") for i, statement in enumerate(statements)]
     # A typed NULL per column of each lookup, in the column's type in the database (a
     # JSONB column read as its text is still JSONB to PostgreSQL, whose UNION resolves
@@ -644,6 +649,11 @@ class RequestSession:
     async def fetch_page(self, page: PageStatement | BuiltPage) -> Sequence[Row]:
         """A connection page's statement (see app.pagination.PageStatement): built only for
         a new shape, or when statement listeners want to see it."""
+        rows, prepared = await self._page_rows(page)
+        return self._records(rows, prepared)
+
+    async def _page_rows(self, page: PageStatement | BuiltPage) -> tuple[list[Any], _Prepared]:
+        """A page statement's rows as asyncpg gives them, and what ran (see `fetch_page`)."""
         connection = await self._begin()
         try:
             database = self._database
@@ -655,13 +665,15 @@ class RequestSession:
             if prepared is None:
                 assert statement is not None
                 prepared = database._compile(statement)
-            return await self._run(connection, prepared)
+            return await self._run_raw(connection, prepared), prepared
         finally:
             self._end()
 
     async def _run(self, connection: asyncpg.Connection, prepared: _Prepared) -> Sequence[Row]:
         """The statement's rows as `databases`' Records."""
-        rows = await self._run_raw(connection, prepared)
+        return self._records(await self._run_raw(connection, prepared), prepared)
+
+    def _records(self, rows: list[Any], prepared: _Prepared) -> list[Row]:
         _, _, result_columns, column_maps = prepared
         dialect = self._database._dialect
         return [_Record(row, result_columns, dialect, column_maps) for row in rows]
@@ -719,28 +731,15 @@ class RequestSession:
         values: dict[str, Any] = {}
         for index, lookup in enumerate(lookups):
             for name, value in lookup.values.items():
-                values[f"{name}_{index}"] = value
+                values[name + _tag(index)] = value
         wheres = [lookup.where for lookup in lookups if lookup.where is not None]
         where = None if not wheres else wheres[0] if len(wheres) == 1 else sa.and_(*wheres)
         shape = ("lookups", *(lookup.shape for lookup in lookups))
         page = BuiltPage(shape, where, values, partial(_lookups_statement, lookups))
-        connection = await self._begin()
-        try:
-            database = self._database
-            statement, prepared = database.statements.prepare_page(
-                page, build=bool(database.listeners)
-            )
-            if statement is not None:
-                database._notify(statement)
-            if prepared is None:
-                assert statement is not None
-                prepared = database._compile(statement)
-            rows = await self._run_raw(connection, prepared)
-        finally:
-            self._end()
-        views = _lookup_views(prepared[2], len(lookups))
-        dialect = self._database._dialect
+        rows, prepared = await self._page_rows(page)
         result_columns = prepared[2]
+        views = _lookup_views(result_columns, len(lookups))
+        dialect = self._database._dialect
         found: list[list[Row]] = [[] for _ in lookups]
         for row in rows:
             index = row[0]

@@ -690,24 +690,21 @@ def _shaper(
         # probe on every row of it, and a parent without rows has one row of NULLs.
         grouped: list[list[Any]] = [[] for _ in range(groups)]
         heads: list[Any] = [None] * groups
+        # Each row's parent and position, the two integers in one call per row.
         both = raw_getter(first, (_PARENT, _ORD))
-        if both is not None:  # the two integers in one call per row
-            for row in fetched:
-                at, position = both(row)
-                at -= 1
-                if heads[at] is None:
-                    heads[at] = row
-                if position is not None:
-                    grouped[at].append(row)
-        else:
-            parent = column_reader(first, _PARENT)
-            ordinal = column_reader(first, _ORD)
-            for row in fetched:
-                at = parent(row) - 1
-                if heads[at] is None:
-                    heads[at] = row
-                if ordinal(row) is not None:
-                    grouped[at].append(row)
+        if both is None:
+            parent, ordinal = column_reader(first, _PARENT), column_reader(first, _ORD)
+
+            def both(row: Any) -> tuple[Any, ...]:
+                return parent(row), ordinal(row)
+
+        for row in fetched:
+            at, position = both(row)
+            at -= 1
+            if heads[at] is None:
+                heads[at] = row
+            if position is not None:
+                grouped[at].append(row)
         more = [cut(rows_list) for rows_list in grouped]
         kept = [row for rows_list in grouped for row in rows_list]
         # The records of every parent's page at once: the reads of the result are looked up
