@@ -15,9 +15,9 @@ import operator
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import asyncpg
 import sqlalchemy as sa
@@ -32,9 +32,6 @@ from sqlalchemy.sql.elements import Label, TypeCoerce
 
 from app.errors import ServiceUnavailable
 from app.settings import Settings
-
-if TYPE_CHECKING:
-    from app.pagination import PageStatement
 
 log = logging.getLogger("slotgraph.db")
 
@@ -212,7 +209,7 @@ class CompiledStatements:
         return sql, args, result_columns, column_maps
 
     def prepare_page(
-        self, page: PageStatement | BuiltPage, *, build: bool
+        self, page: PageStatement, *, build: bool
     ) -> tuple[ClauseElement | None, _Prepared | None]:
         """A page statement of a known shape is not even built: its compiled SQL takes the
         page's named values and its filter's bound values (in the order of the filter's
@@ -271,7 +268,7 @@ class CompiledStatements:
         return sql, result_columns, create_column_maps(result_columns)
 
     def _template(
-        self, statement: ClauseElement, page: PageStatement | BuiltPage, where_key: Any
+        self, statement: ClauseElement, page: PageStatement, where_key: Any
     ) -> _Template | None:
         """The compiled SQL of a page statement, and for each of its parameters, in `$n`
         order, where its value comes from: a named value of the page, or the position of a
@@ -479,7 +476,7 @@ class Lookup:
     `fetch_by_pairs`). Lookups a request starts in the same step of the event loop - the
     loaders of `nodes(ids:)`, one per node type, dispatch together - run as one statement
     (see `RequestSession.fetch_lookup`). Its fields are a page statement's (see
-    app.pagination.PageStatement), but `build(tag)` names each parameter of `values` with
+    `PageStatement`), but `build(tag)` names each parameter of `values` with
     `tag` appended, so that several lookups can share one statement."""
 
     shape: Hashable
@@ -489,14 +486,23 @@ class Lookup:
 
 
 @dataclass(frozen=True)
-class BuiltPage:
-    """A page statement as `CompiledStatements.prepare_page` reads it, whatever made it (a
-    lookup, several lookups in one)."""
+class PageStatement:
+    """One page statement, built lazily: its shape, and this request's values.
+
+    `shape` identifies the statement's structure apart from its values: the connection's
+    source and columns, the order, the mode, which cursor values are null, what is counted
+    or probed, whether it is nested. Its values are the named parameters in `values` (the
+    cursor's values, the parent keys, LIMIT and OFFSET) and the bound values of `where`,
+    whose own SQLAlchemy cache key completes the shape. So a statement of a known shape
+    needs no building: its compiled SQL takes `values` and `where`'s values (see
+    `CompiledStatements.prepare_page`). `build()` makes the statement itself, with
+    these values, whenever it is needed (a new shape, statement listeners). Made by the
+    pagination engine for pages, and here for lookups (alone, or several in one)."""
 
     shape: Hashable
     where: ColumnElement[bool] | None
     values: dict[str, Any]
-    build: Callable[[], Any]
+    build: Callable[[], Select[Any] | CompoundSelect[Any]] = field(compare=False)
 
 
 _LOOKUP_COLUMN = "_sg_lookup"
@@ -646,13 +652,13 @@ class RequestSession:
         finally:
             self._end()
 
-    async def fetch_page(self, page: PageStatement | BuiltPage) -> Sequence[Row]:
-        """A connection page's statement (see app.pagination.PageStatement): built only for
+    async def fetch_page(self, page: PageStatement) -> Sequence[Row]:
+        """A connection page's statement (see `PageStatement`): built only for
         a new shape, or when statement listeners want to see it."""
         rows, prepared = await self._page_rows(page)
         return self._records(rows, prepared)
 
-    async def _page_rows(self, page: PageStatement | BuiltPage) -> tuple[list[Any], _Prepared]:
+    async def _page_rows(self, page: PageStatement) -> tuple[list[Any], _Prepared]:
         """A page statement's rows as asyncpg gives them, and what ran (see `fetch_page`)."""
         connection = await self._begin()
         try:
@@ -706,7 +712,7 @@ class RequestSession:
             finally:
                 self._lookups = None
             if len(batch) == 1:
-                page = BuiltPage(
+                page = PageStatement(
                     lookup.shape, lookup.where, lookup.values, partial(lookup.build, "")
                 )
                 return await self.fetch_page(page)
@@ -735,7 +741,7 @@ class RequestSession:
         wheres = [lookup.where for lookup in lookups if lookup.where is not None]
         where = None if not wheres else wheres[0] if len(wheres) == 1 else sa.and_(*wheres)
         shape = ("lookups", *(lookup.shape for lookup in lookups))
-        page = BuiltPage(shape, where, values, partial(_lookups_statement, lookups))
+        page = PageStatement(shape, where, values, partial(_lookups_statement, lookups))
         rows, prepared = await self._page_rows(page)
         result_columns = prepared[2]
         views = _lookup_views(result_columns, len(lookups))

@@ -22,7 +22,7 @@ import enum
 import re
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from app.amounts import in_range
-from app.db import column_reader, raw_getter
+from app.db import PageStatement, column_reader, raw_getter
 from app.errors import InvalidParameters
 from app.filters import array_of
 
@@ -427,25 +427,6 @@ def memoized(memo: dict[K, V], key: K, build: Callable[[], V], size: int = 4096)
         memo.clear()
     memo[key] = value
     return value
-
-
-@dataclass(frozen=True)
-class PageStatement:
-    """One page statement, built lazily: its shape, and this request's values.
-
-    `shape` identifies the statement's structure apart from its values: the connection's
-    source and columns, the order, the mode, which cursor values are null, what is counted
-    or probed, whether it is nested. Its values are the named parameters in `values` (the
-    cursor's values, the parent keys, LIMIT and OFFSET) and the bound values of `where`,
-    whose own SQLAlchemy cache key completes the shape. So a statement of a known shape
-    needs no building: its compiled SQL takes `values` and `where`'s values (see
-    app.db.CompiledStatements.prepare_page). `build()` makes the statement itself, with
-    these values, whenever it is needed (a new shape, statement listeners)."""
-
-    shape: Hashable
-    where: ColumnElement[bool] | None
-    values: dict[str, Any]
-    build: Callable[[], Select[Any]] = field(compare=False)
 
 
 def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:

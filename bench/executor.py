@@ -48,12 +48,11 @@ from sqlalchemy.sql import ClauseElement
 from app import apikeys, demo
 from app.auth import Authenticator, Caller
 from app.context import RequestContext
-from app.db import BuiltPage, Database, RequestSession, Row, admin, with_database
+from app.db import Database, PageStatement, RequestSession, Row, admin, with_database
 from app.documents import DocumentCache
 from app.errors import format_error
 from app.execution import FastExecutor
 from app.migrate import upgrade
-from app.pagination import PageStatement
 from app.schema import build_schema
 from app.settings import PROJECT_ROOT, Settings
 
@@ -88,7 +87,7 @@ class CachedSession(RequestSession):
             cached = self.rows[key] = await super().fetch_all(query)
         return cached
 
-    async def fetch_page(self, page: PageStatement | BuiltPage) -> Sequence[Row]:
+    async def fetch_page(self, page: PageStatement) -> Sequence[Row]:
         where = page.where._generate_cache_key() if page.where is not None else None
         key = (
             repr((page.shape, where.key if where is not None else None)),

@@ -16,13 +16,12 @@ from databases.backends.common.records import Record
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from app.auth import Caller
-from app.db import Lookup, RequestSession, Row
+from app.db import Lookup, PageStatement, RequestSession, Row
 from app.filters import Expression, FieldBuilder, array_of, entity_filter, no_nul
 from app.pagination import (
     ConnectionQuery,
     Ordering,
     PageRequest,
-    PageStatement,
     Parents,
     Slice,
     SortKey,
