@@ -22,10 +22,11 @@ worker per CPU, uvloop, httptools, no access log, SLOTGRAPH_ENV=production:
   pool and the same `data` serialized with orjson, no GraphQL and no authentication.
 Before anything is measured, each query's `data` from the floor must equal slotgraph's (node
 ids, order, amounts, cursors), and each nested query's statement count is taken at two page
-sizes to show it does not grow with them. Then, query by query, slotgraph and the floor are
-measured one after the other (warm-up, then concurrency 1 and 16): requests/s, p50/p99, CPU of
-the server's process tree per request, RSS of the tree before and after; every figure is also
-reported as the ratio slotgraph / floor. A sustained run on the nested agents query at
+sizes to show it does not grow with them. Then, query by query and at concurrency 1 and 16,
+both warm up and `--rounds` runs of each alternate (slotgraph, floor, floor, slotgraph, ...),
+so that a drift of the machine's speed falls on both sides of a ratio: requests/s and CPU of
+the server's process tree per request over all rounds, p50/p99 the median of the rounds', RSS
+of the tree before and after; every figure is also reported as the ratio slotgraph / floor. A sustained run on the nested agents query at
 concurrency 16 samples slotgraph's RSS to show whether it grows after warm-up.
 
 EXPLAIN: the main SQL of the cursor page (e) and the first page (f) is captured by running the
@@ -49,6 +50,7 @@ import json
 import math
 import os
 import re
+import statistics
 import sys
 import tempfile
 import threading
@@ -96,7 +98,6 @@ from bench.common import (
     free_port,
     loadavg_now,
     machine_facts,
-    measure_all,
     measured_run,
     mib,
     pick_load,
@@ -148,6 +149,9 @@ DEFAULT_SUSTAIN_S = 60
 DEFAULT_SAMPLE_S = 5
 QUICK_SUSTAIN_S = 10
 QUICK_SAMPLE_S = 2
+# Alternating runs per query and concurrency (see measure_pair), each `--duration` long.
+DEFAULT_ROUNDS = 3
+QUICK_ROUNDS = 2
 # The first part of the sustained run is its warm-up; growth is measured after it.
 SUSTAIN_WARMUP_FRACTION = 0.25
 SUSTAINED_QUERY = "a"
@@ -301,6 +305,7 @@ class Report(RunFacts):
     queries: dict[str, dict[str, Any]]
     plans: list[Plan]
     wall_s: float
+    rounds: int = 1
 
 
 # --- the data set --------------------------------------------------------------------------
@@ -781,6 +786,76 @@ def explain_pages(database_url: str, queries: Sequence[Query]) -> list[Plan]:
 # --- comparison, sustained run, targets ---------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Side:
+    """One side of a ratio: a server, the load that drives it, its path and statements."""
+
+    server: Server
+    load: WrkLoad | HttpxLoad
+    path: str
+    statements: int
+
+
+def combine_runs(runs: Sequence[Run]) -> Run:
+    """The rounds of one side at one concurrency as one run: requests/s and CPU per request
+    over all of them, p50 and p99 the median of the rounds' (a round's percentiles cannot be
+    merged exactly without its histogram)."""
+    requests = sum(r.requests for r in runs)
+    duration = sum(r.duration_s for r in runs)
+    cpu_ms = sum(r.cpu_ms_per_request * r.requests for r in runs if r.requests)
+    return Run(
+        concurrency=runs[0].concurrency,
+        requests=requests,
+        duration_s=duration,
+        requests_per_s=requests / duration if duration else 0.0,
+        p50_ms=statistics.median(r.p50_ms for r in runs),
+        p99_ms=statistics.median(r.p99_ms for r in runs),
+        errors=sum(r.errors for r in runs),
+        cpu_ms_per_request=cpu_ms / requests if requests else math.nan,
+    )
+
+
+def measure_pair(
+    mine: Side, floor: Side, query: Query, warmup_s: int, duration_s: int, rounds: int
+) -> tuple[QueryResult, QueryResult]:
+    """One query on slotgraph and on the floor, interleaved: per concurrency both warm up,
+    then `rounds` runs of each alternate, in the order slotgraph, floor, floor, slotgraph,
+    ... so that a machine whose speed drifts during the run (seen here: 20% within a
+    minute) slows both sides of a ratio alike instead of whichever ran later."""
+    sides = (mine, floor)
+    rss_before = [side.server.rss_kib() for side in sides]
+    runs: list[list[Run]] = [[], []]
+    for concurrency in CONCURRENCIES:
+        _print(f"measuring {query.key}. {query.name}, c={concurrency}, {rounds} round(s)")
+        if warmup_s > 0:
+            for side in sides:
+                side.load.run(query, concurrency, warmup_s, side.path)
+        rounds_of: list[list[Run]] = [[], []]
+        for round_ in range(rounds):
+            for at in (0, 1) if round_ % 2 == 0 else (1, 0):
+                side = sides[at]
+                rounds_of[at].append(
+                    measured_run(side.server, side.load, query, concurrency, duration_s, side.path)
+                )
+                side.server.check_alive()
+        for at in (0, 1):
+            runs[at].append(combine_runs(rounds_of[at]))
+    mine_result, floor_result = (
+        QueryResult(
+            key=query.key,
+            name=query.name,
+            description=query.description,
+            statements=side.statements,
+            runs=runs[at],
+            rss_before_kib=rss_before[at],
+            rss_after_kib=side.server.rss_kib(),
+            server=side.server.name,
+        )
+        for at, side in enumerate(sides)
+    )
+    return mine_result, floor_result
+
+
 def ratio(value: float, floor: float) -> float:
     if floor == 0 or math.isnan(floor) or math.isnan(value):
         return math.nan
@@ -1046,6 +1121,9 @@ def render_markdown(report: Report) -> str:
         "asyncpg pool (prepared, no reset on release) selecting only the columns the answer "
         "needs, orjson, plain ASGI |",
         f"| authentication | {report.authorization} |",
+        f"| rounds | {report.rounds} per query and concurrency, alternating: slotgraph, floor, "
+        "floor, slotgraph, ...; req/s and CPU over all rounds, p50/p99 the median of the "
+        "rounds' |",
         f"| floor RSS when ready (process tree) | {mib(report.rss_at_ready_floor_kib)} MiB |",
         f"| data set | app.demo, {d.agents:,} agents, {d.kernels:,} kernels, seed {d.seed}, "
         f"alembic head {d.revision}; key `{d.key}` |",
@@ -1206,19 +1284,17 @@ def run(args: argparse.Namespace) -> Report:
         floor_load = load.with_port(floor.port)
         results: list[QueryResult] = []
         floor_results: list[QueryResult] = []
-        # Query by query, one server right after the other: a change in the machine's load
-        # during the run then skews both sides of a ratio alike.
         for query in queries:
-            results += measure_all(server, load, [query], statements, args.warmup, args.duration)
-            floor_results += measure_all(
-                floor,
-                floor_load,
-                [query],
-                {query.key: FLOOR_STATEMENTS},
+            mine, theirs = measure_pair(
+                Side(server, load, GRAPHQL_PATH, statements[query.key]),
+                Side(floor, floor_load, path_for(query.key), FLOOR_STATEMENTS),
+                query,
                 args.warmup,
                 args.duration,
-                lambda q: path_for(q.key),
+                args.rounds,
             )
+            results.append(mine)
+            floor_results.append(theirs)
         by_key = {query.key: query for query in queries}
         sustained = None
         if args.sustain > 0:
@@ -1251,12 +1327,15 @@ def run(args: argparse.Namespace) -> Report:
             queries={query.key: query.payload for query in queries},
             plans=plans,
             wall_s=time.monotonic() - started,
+            rounds=args.rounds,
         )
 
 
 def _bench(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     if args.sustain is None:
         args.sustain = QUICK_SUSTAIN_S if args.quick else DEFAULT_SUSTAIN_S
+    if args.rounds is None:
+        args.rounds = QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS
     if args.sample is None:
         args.sample = QUICK_SAMPLE_S if args.quick else DEFAULT_SAMPLE_S
     report = run(args)
@@ -1303,6 +1382,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help=f"seconds of the sustained run that samples RSS; 0 skips it (default "
         f"{DEFAULT_SUSTAIN_S}, with --quick {QUICK_SUSTAIN_S})",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=_count(1, 20),
+        default=None,
+        help=f"alternating runs of slotgraph and the floor per query and concurrency (default "
+        f"{DEFAULT_ROUNDS}, with --quick {QUICK_ROUNDS})",
     )
     parser.add_argument(
         "--sample",

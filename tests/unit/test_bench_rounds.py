@@ -1,0 +1,86 @@
+"""bench.cluster's interleaved rounds: the order of the runs and how they are combined."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bench.cluster import Side, combine_runs, measure_pair
+from bench.common import CONCURRENCIES, Query, Run
+
+
+def run(requests: int, duration: float, p50: float, p99: float, cpu: float, errors: int = 0) -> Run:
+    return Run(
+        concurrency=16,
+        requests=requests,
+        duration_s=duration,
+        requests_per_s=requests / duration,
+        p50_ms=p50,
+        p99_ms=p99,
+        errors=errors,
+        cpu_ms_per_request=cpu,
+    )
+
+
+def test_rounds_combine_into_totals_and_median_percentiles() -> None:
+    combined = combine_runs(
+        [
+            run(100, 2.0, 1.0, 9.0, 2.0),
+            run(300, 2.0, 3.0, 5.0, 1.0, 1),
+            run(200, 2.0, 2.0, 7.0, 4.0),
+        ]
+    )
+    assert combined.requests == 600
+    assert combined.duration_s == 6.0
+    assert combined.requests_per_s == 100.0
+    assert (combined.p50_ms, combined.p99_ms) == (2.0, 7.0)
+    assert combined.errors == 1
+    # CPU per request over every request: (100 * 2 + 300 * 1 + 200 * 4) / 600.
+    assert math.isclose(combined.cpu_ms_per_request, 1300 / 600)
+
+
+@dataclass
+class Recorder:
+    """A server and its load in one: records which side ran, serves fixed answers."""
+
+    name: str
+    log: list[tuple[str, int]]
+    cpu: float = 0.0
+    rss: int = 1024
+
+    def rss_kib(self) -> int:
+        return self.rss
+
+    def cpu_s(self) -> float:
+        return self.cpu
+
+    def check_alive(self) -> None:
+        return None
+
+    def run(self, query: Query, concurrency: int, seconds: int, path: str) -> Run:
+        self.log.append((self.name, concurrency))
+        self.cpu += 0.5
+        return Run(concurrency, 100, float(seconds), 100 / seconds, 1.0, 2.0, 0)
+
+
+def test_sides_alternate_so_drift_falls_on_both() -> None:
+    log: list[tuple[str, int]] = []
+    mine, floor = Recorder("slotgraph", log), Recorder("floor", log)
+    query = Query("s", "slot types", "the slot-type list", {"query": "{ __typename }"}, 1)
+    ours_side = Side(mine, mine, "/graphql", 1)  # type: ignore[arg-type]
+    floor_side = Side(floor, floor, "/floor/s", 1)  # type: ignore[arg-type]
+    ours, theirs = measure_pair(ours_side, floor_side, query, warmup_s=0, duration_s=2, rounds=4)
+    expected: list[tuple[str, int]] = []
+    for concurrency in CONCURRENCIES:
+        expected += [
+            ("slotgraph", concurrency),
+            ("floor", concurrency),
+            ("floor", concurrency),
+            ("slotgraph", concurrency),
+        ] * 2
+    assert log == expected
+    assert [r.requests for r in ours.runs] == [400] * len(CONCURRENCIES)
+    assert ours.server == "slotgraph"
+    assert theirs.server == "floor"
+    # Each run cost its own side 0.5 s of CPU for 100 requests: 5 ms per request.
+    assert all(math.isclose(r.cpu_ms_per_request, 5.0) for r in (*ours.runs, *theirs.runs))
