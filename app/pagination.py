@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from app.amounts import in_range
-from app.db import PageStatement, column_reader, raw_getter
+from app.db import PageStatement, Result
 from app.errors import InvalidParameters
 from app.filters import array_of
 
@@ -428,7 +428,7 @@ _PARENTS = "_sg_parents"
 _LIMIT = "_sg_limit"
 _OFFSET = "_sg_offset"
 
-Shaper = Callable[[Sequence[Any]], list[Slice]]
+Shaper = Callable[[Result], list[Slice]]
 
 
 def records_of(to_record: Callable[[Any], T], rows: Sequence[Any]) -> list[T]:
@@ -436,6 +436,18 @@ def records_of(to_record: Callable[[Any], T], rows: Sequence[Any]) -> list[T]:
     app.repositories.base.RecordReader), else one call per row."""
     many: Callable[[Sequence[Any]], list[T]] | None = getattr(to_record, "many", None)
     return many(rows) if many is not None else [to_record(row) for row in rows]
+
+
+def records_of_result(
+    to_record: Callable[[Any], T], result: Result, raws: Sequence[Any]
+) -> list[T]:
+    """`records_of` for raw rows `raws` of `result` (see app.db.Result)."""
+    of_result: Callable[[Result, Sequence[Any]], list[T]] | None = getattr(
+        to_record, "of_result", None
+    )
+    if of_result is not None:
+        return of_result(result, raws)
+    return [to_record(result.wrap(raw)) for raw in raws]
 
 
 def memoized(memo: dict[K, V], key: K, build: Callable[[], V], size: int = 4096) -> V:
@@ -639,10 +651,6 @@ def _shaper(
     size, backward = page.size, page.mode is Mode.BACKWARD
     want_cursors, want_edge_cursors = query.want_cursors, query.want_edge_cursors
 
-    def readers(row: Any) -> tuple[Callable[[Any], Any], ...]:
-        # Read every row of one result alike: the column lookups are made once per result.
-        return tuple(column_reader(row, _KEY.format(i)) for i in range(len(terms)))
-
     def slice_of(
         rows_list: list[Any],
         records: list[T],
@@ -651,11 +659,10 @@ def _shaper(
         opposite: bool,
         total: int | None,
     ) -> Slice:
-        """One page: `rows_list` cut to the page and in the page's order, and their records."""
+        """One page: `rows_list` cut to the page and in the page's order, and their records;
+        `keys` read a row's order values (None when no cursor is wanted)."""
         edges: list[dict[str, Any]]
-        if want_cursors and rows_list:
-            if keys is None:
-                keys = readers(rows_list[0])
+        if keys is not None and rows_list:
             if want_edge_cursors:
                 edges = [
                     {"cursor": encode_cursor(ordering, [key(row) for key in keys]), "node": record}
@@ -681,28 +688,26 @@ def _shaper(
             rows_list.reverse()
         return has_more
 
-    def shape(fetched: Sequence[Any]) -> list[Slice]:
+    def shape(fetched: Result) -> list[Slice]:
+        # The rows are asyncpg's own; what reads their columns is made once per result.
+        keys = (
+            tuple(fetched.reader(_KEY.format(i)) for i in range(len(terms)))
+            if want_cursors and fetched
+            else None
+        )
         if not nested:
             rows_list = list(fetched)
             has_more = cut(rows_list)
-            return [
-                slice_of(rows_list, records_of(to_record, rows_list), None, has_more, False, None)
-            ]
+            records = records_of_result(to_record, fetched, rows_list)
+            return [slice_of(rows_list, records, keys, has_more, False, None)]
         if not fetched:
             return [slice_of([], [], None, False, False, None) for _ in range(groups)]
-        first = fetched[0]
         # Each parent's rows, and its first row: the statement puts the parent's count and
         # probe on every row of it, and a parent without rows has one row of NULLs.
         grouped: list[list[Any]] = [[] for _ in range(groups)]
         heads: list[Any] = [None] * groups
         # Each row's parent and position, the two integers in one call per row.
-        both = raw_getter(first, (_PARENT, _ORD))
-        if both is None:
-            parent, ordinal = column_reader(first, _PARENT), column_reader(first, _ORD)
-
-            def both(row: Any) -> tuple[Any, ...]:
-                return parent(row), ordinal(row)
-
+        both = fetched.getter((_PARENT, _ORD))
         for row in fetched:
             at, position = both(row)
             at -= 1
@@ -714,12 +719,11 @@ def _shaper(
         kept = [row for rows_list in grouped for row in rows_list]
         # The records of every parent's page at once: the reads of the result are looked up
         # once per statement instead of once per parent.
-        records = records_of(to_record, kept)
+        records = records_of_result(to_record, fetched, kept)
         # Every row of the result has the page's columns (NULL where a parent has no
         # rows), so one set of readers serves every group.
-        keys = readers(first) if want_cursors else None
-        total_of = column_reader(first, _TOTAL) if query.want_count else None
-        opposite_of = column_reader(first, _OPPOSITE) if probe_opposite else None
+        total_of = fetched.reader(_TOTAL) if query.want_count else None
+        opposite_of = fetched.reader(_OPPOSITE) if probe_opposite else None
         slices: list[Slice] = []
         start = 0
         for rows_list, head, has_more in zip(grouped, heads, more, strict=True):

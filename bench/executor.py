@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -48,7 +48,7 @@ from sqlalchemy.sql import ClauseElement
 from app import apikeys, demo
 from app.auth import Authenticator, Caller
 from app.context import RequestContext
-from app.db import Database, PageStatement, RequestSession, Row, admin, with_database
+from app.db import Database, PageStatement, RequestSession, Result, Row, admin, with_database
 from app.documents import DocumentCache
 from app.errors import format_error
 from app.execution import FastExecutor
@@ -77,7 +77,7 @@ PG_DIALECT = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves i
 class CachedSession(RequestSession):
     """A request session that answers a statement it has seen before from memory."""
 
-    rows: ClassVar[dict[tuple[str, str], Sequence[Row]]] = {}
+    rows: ClassVar[dict[tuple[str, ...], Any]] = {}
 
     async def fetch_all(self, query: ClauseElement) -> Sequence[Row]:
         compiled = query.compile(dialect=PG_DIALECT)
@@ -87,9 +87,20 @@ class CachedSession(RequestSession):
             cached = self.rows[key] = await super().fetch_all(query)
         return cached
 
-    async def fetch_page(self, page: PageStatement) -> Sequence[Row]:
+    async def fetch_page(self, page: PageStatement) -> Result:
+        cached: Result = await self._page(page, super().fetch_page)
+        return cached
+
+    async def fetch_records(self, page: PageStatement) -> Sequence[Row]:
+        cached: Sequence[Row] = await self._page(page, super().fetch_records)
+        return cached
+
+    async def _page(
+        self, page: PageStatement, fetch: Callable[[PageStatement], Awaitable[Any]]
+    ) -> Any:
         where = page.where._generate_cache_key() if page.where is not None else None
         key = (
+            fetch.__name__,
             repr((page.shape, where.key if where is not None else None)),
             repr(
                 (
@@ -100,7 +111,7 @@ class CachedSession(RequestSession):
         )
         cached = self.rows.get(key)
         if cached is None:
-            cached = self.rows[key] = await super().fetch_page(page)
+            cached = self.rows[key] = await fetch(page)
         return cached
 
 

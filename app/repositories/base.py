@@ -16,7 +16,7 @@ from databases.backends.common.records import Record
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from app.auth import Caller
-from app.db import Lookup, PageStatement, RequestSession, Row
+from app.db import Lookup, PageStatement, RequestSession, Result, Row
 from app.filters import Expression, FieldBuilder, array_of, entity_filter, no_nul
 from app.pagination import (
     ConnectionQuery,
@@ -66,6 +66,7 @@ class _Reads:
 # A row's column map; compared over a whole result in C (map/operator.is_), not in a
 # generator expression.
 _COLUMN_MAP = operator.attrgetter("_column_map")
+_RAW = operator.attrgetter("_row")
 
 _field_names: dict[type, tuple[str, ...]] = {}
 # Record fields with a default: columns a statement selects only when the query asks for
@@ -194,9 +195,27 @@ class RecordReader(Generic[R]):
         reads = _reads_of(cls, _fields_of(cls)[0], first)
         if reads is None:
             return [from_row(cls, row, converters) for row in rows]
-        column_map, get = first._column_map, reads.get
+        column_map = first._column_map
         if not all(map(operator.is_, map(_COLUMN_MAP, rows), repeat(column_map))):
             return [from_row(cls, row, converters) for row in rows]  # pragma: no cover
+        return self._made(reads, list(map(_RAW, rows)), lambda: rows)
+
+    def of_result(self, result: Result, raws: Sequence[Any]) -> list[R]:
+        """The records of raw rows `raws` of `result` (see app.db.Result): `many` without
+        a Record around each row."""
+        if not raws:
+            return []
+        cls, converters = self.cls, self.converters
+        reads = _reads_of(cls, _fields_of(cls)[0], result.wrap(raws[0]))
+        if reads is None:
+            return [from_row(cls, result.wrap(raw), converters) for raw in raws]
+        return self._made(reads, raws, lambda: list(map(result.wrap, raws)))
+
+    def _made(
+        self, reads: _Reads, raws: Sequence[Any], rows: Callable[[], Sequence[Row]]
+    ) -> list[R]:
+        """The records of the raw rows of one result, with the result's reads."""
+        cls, converters = self.cls, self.converters
         if converters:
             # Only the converters of columns this result has (an agents page without
             # systemInfo has no compute plugins to convert).
@@ -204,13 +223,14 @@ class RecordReader(Generic[R]):
         if reads.processed or converters:
             # Values to process or convert: from_row's own steps, with the reads of the
             # result looked up once.
-            return [_from_values(cls, reads, row, converters, {}) for row in rows]
+            return [_from_raw(cls, reads, raw, converters, {}) for raw in raws]
+        get = reads.get
         if reads.make is not None:
             make = reads.make
-            return [make(get(row._row)) for row in rows]
+            return [make(get(raw)) for raw in raws]
         if reads.positional:
-            return [cls(*get(row._row)) for row in rows]
-        return [from_row(cls, row) for row in rows]
+            return [cls(*get(raw)) for raw in raws]
+        return [from_row(cls, row) for row in rows()]
 
 
 def from_row(
@@ -246,18 +266,19 @@ def from_row(
                 if name in values:
                     values[name] = convert(values[name])
         return cls(**values, **overrides)
-    return _from_values(cls, reads, row, converters, overrides)
+    return _from_raw(cls, reads, row._row, converters, overrides)
 
 
-def _from_values(
+def _from_raw(
     cls: type[R],
     reads: _Reads,
-    row: Row,
+    row: Any,
     converters: Mapping[str, Callable[[Any], Any]] | None,
     overrides: dict[str, Any],
 ) -> R:
-    """`from_row` for a row of `databases`' Record type, with the reads of its result."""
-    raw: Any = reads.get(row._row)
+    """`from_row` for the raw row (asyncpg's) of a `databases` Record, with the reads of
+    its result."""
+    raw: Any = reads.get(row)
     if reads.processed:
         raw = list(raw)
         for position, processor in reads.processed:
@@ -435,7 +456,7 @@ async def rows_by_keys(
     )
     values = {_KEYS[0]: list(keys)}
     if order_by:  # rows in an order: a statement of its own
-        return await session.fetch_page(PageStatement(shape, visible, values, build))
+        return await session.fetch_records(PageStatement(shape, visible, values, build))
     # In one statement with the other lookups of this step (see RequestSession.fetch_lookup).
     return await session.fetch_lookup(Lookup(shape, visible, values, build))
 

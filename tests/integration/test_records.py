@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app.db import Database, Row
+from app.db import Database, Result, Row
 from app.repositories import agents, kernels, resource_allocations, resource_slot_types
 from app.repositories.base import from_row
 from app.tables import agents as AGENTS
@@ -47,9 +47,12 @@ async def test_fast_reads_equal_reads_by_name(database: Database, repository: An
     assert fast == [repository.to_record(ByName(row)) for row in rows]
     # Twice: the second time from the plan made for this result.
     assert fast == [repository.to_record(row) for row in rows]
-    # A whole result at once, as pages build them.
+    # A whole result at once, as lookups build them, and from raw rows, as pages do.
     assert repository.to_record.many(rows) == fast
     assert repository.to_record.many([]) == []
+    result = _result(rows)
+    assert repository.to_record.of_result(result, list(result)) == fast
+    assert repository.to_record.of_result(result, []) == []
 
 
 @pytest.mark.parametrize("repository", [agents, kernels], ids=str)
@@ -63,6 +66,8 @@ async def test_records_of_pages_without_every_column(database: Database, reposit
     full = await _rows(database, sa.select(*repository.COLUMNS).order_by(some[0]).limit(20))
     records = repository.to_record.many(rows)
     assert records == [repository.to_record(row) for row in rows]
+    result = _result(rows)
+    assert repository.to_record.of_result(result, list(result)) == records
     names = {column.name for column in some}
     for record, whole in zip(records, map(repository.to_record, full), strict=True):
         for name in repository.to_record.cls.__dataclass_fields__:
@@ -118,12 +123,17 @@ async def test_json_columns_parse_as_the_json_module_parses_them(database: Datab
         assert row["j"] == json.loads(document)
 
 
-async def test_raw_getter_reads_what_reading_by_name_reads(database: Database) -> None:
-    """`raw_getter` takes several unprocessed columns of a row in one call (the nested page's
-    parent and ordinal): the values `row[name]` gives, for every row of the result; a column
-    with a result processor (JSON) is left to `column_reader`, and so is any other row type."""
-    from app.db import raw_getter
+def _result(rows: Sequence[Row]) -> Result:
+    """The rows of one result as `RequestSession.fetch_page` gives them."""
+    first = rows[0]
+    maps = (first._column_map, first._column_map_int, first._column_map_full)
+    return Result([row._row for row in rows], first._result_columns, first._dialect, maps)
 
+
+async def test_result_readers_read_what_reading_by_name_reads(database: Database) -> None:
+    """A `Result`'s readers take a column (or several in one call: the nested page's parent
+    and ordinal) from asyncpg's raw rows: the values `row[name]` gives, for every row of the
+    result, a column with a result processor (JSON) included."""
     statement = sa.select(
         AGENTS.c.id,
         AGENTS.c.status,
@@ -132,12 +142,20 @@ async def test_raw_getter_reads_what_reading_by_name_reads(database: Database) -
     ).limit(20)
     rows = await _rows(database, statement)
     assert len(rows) > 3
-    both = raw_getter(rows[0], ("n", "id"))
-    assert both is not None
-    assert [both(row) for row in rows] == [(row["n"], row["id"]) for row in rows]
-    assert [both(row)[0] for row in rows] == list(range(1, len(rows) + 1))
-    one = raw_getter(rows[0], ("status",))
-    assert one is not None
-    assert [one(row) for row in rows] == [(row["status"],) for row in rows]
-    assert raw_getter(rows[0], ("id", "compute_plugins")) is None
-    assert raw_getter(ByName(rows[0]), ("id",)) is None
+    result = _result(rows)
+    for name in ("id", "status", "n", "compute_plugins"):
+        read = result.reader(name)
+        assert [read(raw) for raw in result] == [row[name] for row in rows]
+    assert any(isinstance(row["compute_plugins"], dict) for row in rows)
+    both = result.getter(("n", "id"))
+    assert [both(raw) for raw in result] == [(row["n"], row["id"]) for row in rows]
+    assert [both(raw)[0] for raw in result] == list(range(1, len(rows) + 1))
+    one = result.getter(("status",))
+    assert [one(raw) for raw in result] == [(row["status"],) for row in rows]
+    processed = result.getter(("id", "compute_plugins"))
+    assert [processed(raw) for raw in result] == [
+        (row["id"], row["compute_plugins"]) for row in rows
+    ]
+    assert result.head is not None
+    assert result.head["id"] == rows[0]["id"]
+    assert result.wrap(result[1])["status"] == rows[1]["status"]
