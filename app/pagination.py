@@ -425,7 +425,6 @@ _PARENT = "_parent"
 # The named parameters of a page statement; every other parameter is the filter's.
 _CURSOR = "_sg_cursor_{}"
 _PARENTS = "_sg_parents"
-_LIMIT = "_sg_limit"
 _OFFSET = "_sg_offset"
 
 Shaper = Callable[[Result], list[Slice]]
@@ -492,7 +491,7 @@ def build_select(
         probe_opposite = query.want_opposite and cursor_values is not None
     nested = parents is not None or query.want_count or probe_opposite
 
-    values: dict[str, Any] = {_LIMIT: page.size + 1}
+    values: dict[str, Any] = {}
     if page.offset > 0:
         values[_OFFSET] = page.offset
     if cursor_values is not None:
@@ -506,6 +505,7 @@ def build_select(
         tuple(map(id, query.columns)),
         ordering.signature,
         page.mode,
+        page.size,
         page.offset > 0,
         None if cursor_values is None else tuple(v is None for v in cursor_values),
         query.want_count,
@@ -538,7 +538,13 @@ def _statement(
             else sa.bindparam(_CURSOR.format(i), value, type_=term.key.column.type)
             for i, (term, value) in enumerate(zip(terms, cursor_values, strict=True))
         )
-    limit = sa.bindparam(_LIMIT, page.size + 1, type_=sa.Integer())
+    # The page size is written into the SQL, not bound: a validated int, so one statement
+    # per size a client uses. PostgreSQL plans a statement whose LIMIT is a parameter for
+    # 10% of the rows, so its generic plan never looked cheaper than a custom one and every
+    # execution was planned anew (a deep kernel page: 0.25 ms of planning, 0.08 ms of
+    # execution). With the number written out, the generic plan costs what the custom ones
+    # do, and after five runs the prepared statement keeps it: ~0.1 ms less per page.
+    limit: ColumnElement[Any] = sa.literal_column(str(int(page.size) + 1))
 
     scan_terms = [t.flipped() for t in terms] if page.mode is Mode.BACKWARD else list(terms)
     branches = keyset_branches(scan_terms, bound) if bound is not None else None

@@ -561,8 +561,9 @@ async def test_a_counted_only_page_fetches_no_rows_beyond_its_probe(gql: GraphQL
     body = await gql.post(counted)
     assert "errors" not in body
     page, slots = gql.sql.statements
-    assert page.compile().params["_sg_limit"] == 4  # edges are selected: the whole page
-    assert slots.compile().params["_sg_limit"] == 1  # only counted: one probe row
+    assert "LIMIT 4" in str(page.compile())  # edges are selected: the whole page
+    assert "LIMIT 1" in str(slots.compile())  # only counted: one probe row
+    assert "LIMIT 4" not in str(slots.compile())
     gql.sql.reset()
     full = await gql.post(both)
     assert "errors" not in full
@@ -579,4 +580,5 @@ async def test_a_counted_only_page_fetches_no_rows_beyond_its_probe(gql: GraphQL
     gql.sql.reset()
     root = await gql.post("{ resourceSlotTypes(first: 2) { count } }")
     assert root == {"data": {"resourceSlotTypes": {"count": 14}}}
-    assert gql.sql.statements[0].compile().params["_sg_limit"] == 1
+    assert "LIMIT 1" in str(gql.sql.statements[0].compile())
+    assert "LIMIT 3" not in str(gql.sql.statements[0].compile())

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ClauseElement
 from starlette.applications import Starlette
 
-from app.db import CompiledStatements, Database, Row
-from app.pagination import ConnectionQuery, PageArgs, build_select, validate_page
+from app.db import CompiledStatements, Database, Row, connected
+from app.pagination import ConnectionQuery, PageArgs, build_select, encode_cursor, validate_page
+from app.repositories import kernels as kernels_repository
 from app.repositories import resource_slot_types as resource_slot_types_repository
 from app.settings import Settings
 from app.tables import agents, kernels, resource_slot_types
@@ -263,3 +264,37 @@ async def test_lookups_by_key_are_compiled_once_and_never_built_again(
     assert allocations[0].kernel_id == ids[0]
     assert allocations[1] is None
     assert again == allocations[::-1]
+
+
+async def test_a_deep_page_settles_on_one_generic_plan(
+    database: Database, database_url: str
+) -> None:
+    """A page's LIMIT is written into its SQL (the page size is part of its shape): the
+    prepared statement's generic plan then costs what its custom plans cost, and PostgreSQL
+    keeps it after five custom ones instead of planning every execution again (a deep
+    kernel page spent three times as long planning as executing)."""
+    spec = kernels_repository.CONNECTION
+    ordering = spec.resolve_order([("CREATED_AT", False)])
+    async with connected(database_url) as connection:
+        row = await connection.fetchrow(
+            "SELECT created_at, id FROM kernels WHERE created_at IS NOT NULL "
+            "ORDER BY created_at, id OFFSET 10 LIMIT 1"
+        )
+        assert row is not None
+        cursor = encode_cursor(ordering, [row["created_at"], row["id"]])
+        request = validate_page(PageArgs(first=5, after=cursor), default_size=20, max_size=100)
+        query = ConnectionQuery(spec.source, spec.columns, None, ordering, request)
+        page, _ = build_select(query, spec.to_record)
+        _, prepared = database.statements.prepare_page(page, build=False)
+        assert prepared is not None
+        sql, args, _, _ = prepared
+        assert "LIMIT 6" in sql
+        for _ in range(8):
+            assert len(await connection.fetch(sql, *args)) == 6
+        plans = await connection.fetchrow(
+            "SELECT custom_plans, generic_plans FROM pg_prepared_statements WHERE statement = $1",
+            sql,
+        )
+    assert plans is not None
+    assert plans["custom_plans"] <= 5
+    assert plans["generic_plans"] >= 3
