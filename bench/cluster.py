@@ -697,7 +697,7 @@ async def capture_sql(database_url: str, payload: dict[str, Any]) -> list[tuple[
 
 def _literal(value: Any) -> str:
     # A quoted literal of unknown type takes the type PostgreSQL inferred for the parameter,
-    # as a bound value would; the arguments here are the cursor's values and the page size.
+    # as a bound value would; the arguments here are the cursor's values.
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, dt.datetime):
@@ -713,7 +713,10 @@ async def _explain(database_url: str, sql: str, args: Sequence[Any]) -> tuple[st
     # asyncpg prepares every statement the service sends, and PostgreSQL may switch a prepared
     # statement from custom plans to a generic one after five runs; so the statement is
     # prepared here too, run a few times, and the plan of the next run is the one explained.
-    execute = f"EXECUTE bench_plan({', '.join(_literal(arg) for arg in args)})"
+    # A statement without parameters (a first page: its LIMIT is written into the SQL) is
+    # executed without the parentheses, which PostgreSQL refuses empty.
+    listed = ", ".join(_literal(arg) for arg in args)
+    execute = f"EXECUTE bench_plan({listed})" if args else "EXECUTE bench_plan"
     settings = {"statement_timeout": str(EXPLAIN_TIMEOUT_MS)}
     async with connected(database_url, server_settings=settings) as connection:
         await connection.execute(f"PREPARE bench_plan AS {sql}")
