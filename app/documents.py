@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from ariadne.graphql import validate_operation_is_not_subscription, validate_operation_is_query
 from graphql import (
     ASTValidationRule,
     DocumentNode,
@@ -39,6 +40,8 @@ class _Entry:
     # Operation names whose limits passed without variables: the check depends only on
     # the document, the operation and the variables, so it passes again.
     passed: set[str | None] = field(default_factory=set)
+    # (operation name, queries only) pairs whose operation check passed (see `ready`).
+    runnable: set[tuple[str | None, bool]] = field(default_factory=set)
 
 
 @dataclass
@@ -94,6 +97,40 @@ class DocumentCache:
                     f"(max tokens) is {self.max_tokens}. Send a smaller document, or split it."
                 )
             raise GraphQLError(problem.message, original_error=problem) from error
+
+    def ready(
+        self, schema: GraphQLSchema, data: dict[str, Any], *, queries_only: bool
+    ) -> DocumentNode | None:
+        """The document of a request that has nothing left to check but its execution: a
+        well-formed request for a cached document that validated without errors, within the
+        limits for its variables, naming an operation it may run (a query, where only
+        queries may run; else anything but a subscription). None for every other request,
+        which then takes the full path, and gets its errors there."""
+        query = data.get("query")
+        variables = data.get("variables")
+        operation_name = data.get("operationName")
+        if (
+            type(query) is not str
+            or (variables is not None and type(variables) is not dict)
+            or (operation_name is not None and type(operation_name) is not str)
+        ):
+            return None
+        entry = self._entries.get(query)
+        if entry is None or entry.errors is None or entry.errors:
+            return None
+        document = self.parse(None, data)  # the cached document, as a hit
+        if self.validate(schema, document, request=data):
+            return None
+        if (operation_name, queries_only) not in entry.runnable:
+            try:
+                if queries_only:
+                    validate_operation_is_query(document, operation_name)
+                else:
+                    validate_operation_is_not_subscription(document, operation_name)
+            except GraphQLError:
+                return None
+            entry.runnable.add((operation_name, queries_only))
+        return document
 
     def validator(self, data: dict[str, Any]) -> Callable[..., list[GraphQLError]]:
         """Ariadne's `query_validator` for one request: the limits need its variables."""
