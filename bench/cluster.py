@@ -776,8 +776,8 @@ def explain_pages(database_url: str, queries: Sequence[Query]) -> list[Plan]:
     created_at, kernel_id = decode_cursor(by_key["e"].payload["variables"]["after"], ordering)
     origin = "the floor's SQL (bench.floor), for comparison"
     floor_pages: list[tuple[str, str, str, list[Any]]] = [
-        ("e floor", by_key["e"].name, AFTER_PAGE_SQL, [created_at, kernel_id, KERNEL_PAGE + 1]),
-        ("f floor", by_key["f"].name, FIRST_PAGE_SQL, [KERNEL_PAGE + 1]),
+        ("e floor", by_key["e"].name, AFTER_PAGE_SQL, [created_at, kernel_id]),
+        ("f floor", by_key["f"].name, FIRST_PAGE_SQL, []),
     ]
     for key, title, sql, args in floor_pages:
         sql = " ".join(sql.split())

@@ -44,6 +44,10 @@ RUNNING_PAGE = 100
 # resourceAllocations without pagination arguments: slotgraph's default page size.
 ALLOCATION_PAGE = 10
 KERNEL_PAGE = 50
+# The page sizes are written into the SQL, as slotgraph writes them (app.pagination): a
+# LIMIT that is a parameter keeps PostgreSQL from ever settling on a generic plan, so each
+# execution would be planned again (slotgraph paid that until it stopped; so does the
+# floor now).
 
 # How many SQL statements each endpoint runs per request (the report's floor column).
 STATEMENTS = 1
@@ -103,18 +107,18 @@ def decode_kernel_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
 
 # --- one handler per query -----------------------------------------------------------------
 
-SLOT_LIST_SQL = """
+SLOT_LIST_SQL = f"""
 SELECT slot_name, slot_type, display_name, display_unit,
        coalesce((number_format->>'binary')::boolean, false),
        coalesce((number_format->>'round_length')::int, 0)
 FROM resource_slot_types
 ORDER BY rank, slot_name
-LIMIT $1
+LIMIT {SLOT_LIST_LIMIT}
 """
 
 
 async def slot_list(pool: asyncpg.Pool, _: dict[str, Any]) -> dict[str, Any]:
-    rows = await pool.fetch(SLOT_LIST_SQL, SLOT_LIST_LIMIT)
+    rows = await pool.fetch(SLOT_LIST_SQL)
     edges = [
         {
             "node": {
@@ -132,15 +136,15 @@ async def slot_list(pool: asyncpg.Pool, _: dict[str, Any]) -> dict[str, Any]:
 
 
 # The tiebreaker follows the last term's direction, as slotgraph's order does.
-AGENTS_SQL = """
+AGENTS_SQL = f"""
 SELECT a.id, a.status, c.n, s.slot_name, s.capacity, s.used
-FROM (SELECT id, status FROM agents ORDER BY id LIMIT $1) AS a
+FROM (SELECT id, status FROM agents ORDER BY id LIMIT {AGENT_PAGE}) AS a
 CROSS JOIN LATERAL (
   SELECT count(*) AS n FROM agent_resources AS r WHERE r.agent_id = a.id
 ) AS c
 LEFT JOIN LATERAL (
   SELECT r.slot_name, r.capacity, r.used FROM agent_resources AS r WHERE r.agent_id = a.id
-  ORDER BY r.used DESC, r.slot_name DESC LIMIT $2
+  ORDER BY r.used DESC, r.slot_name DESC LIMIT {SLOT_PAGE}
 ) AS s ON true
 ORDER BY a.id, s.used DESC, s.slot_name DESC
 """
@@ -158,7 +162,7 @@ def _slot_node(slot_name: str, capacity: Decimal, used: Decimal) -> dict[str, An
 
 
 async def agents(pool: asyncpg.Pool, _: dict[str, Any]) -> dict[str, Any]:
-    rows = await pool.fetch(AGENTS_SQL, AGENT_PAGE, SLOT_PAGE)
+    rows = await pool.fetch(AGENTS_SQL)
     edges: list[dict[str, Any]] = []
     slots: list[dict[str, Any]] = []
     current = None
@@ -178,9 +182,9 @@ async def agents(pool: asyncpg.Pool, _: dict[str, Any]) -> dict[str, Any]:
 
 # Every slot of each agent (resourceInfo needs them all), in slot-name order, with each slot's
 # rank in the page order, so the page is cut in Python in PostgreSQL's collation.
-AGENTS_INFO_SQL = """
+AGENTS_INFO_SQL = f"""
 SELECT a.id, a.status, k.n, s.names, s.capacities, s.used, s.ranks
-FROM (SELECT id, status FROM agents ORDER BY id LIMIT $1) AS a
+FROM (SELECT id, status FROM agents ORDER BY id LIMIT {AGENT_PAGE}) AS a
 CROSS JOIN LATERAL (
   SELECT count(*) AS n FROM kernels AS k
   WHERE k.agent = a.id AND k.status NOT IN ('TERMINATED', 'CANCELLED')
@@ -201,7 +205,7 @@ ORDER BY a.id
 
 
 async def agents_info(pool: asyncpg.Pool, _: dict[str, Any]) -> dict[str, Any]:
-    rows = await pool.fetch(AGENTS_INFO_SQL, AGENT_PAGE)
+    rows = await pool.fetch(AGENTS_INFO_SQL)
     edges = []
     for agent_id, status, containers, names, capacities, used, ranks in rows:
         slots = list(zip(ranks or (), names or (), capacities or (), used or (), strict=True))
@@ -224,25 +228,25 @@ async def agents_info(pool: asyncpg.Pool, _: dict[str, Any]) -> dict[str, Any]:
     return {"agentsV2": {"edges": edges}}
 
 
-RUNNING_SQL = """
+RUNNING_SQL = f"""
 SELECT k.id, k.status, k.created_at, c.n, r.slot_name, r.requested, r.used
 FROM (
   SELECT id, status, created_at FROM kernels WHERE status = $1
-  ORDER BY created_at DESC, id DESC LIMIT $2
+  ORDER BY created_at DESC, id DESC LIMIT {RUNNING_PAGE}
 ) AS k
 CROSS JOIN LATERAL (
   SELECT count(*) AS n FROM resource_allocations AS a WHERE a.kernel_id = k.id
 ) AS c
 LEFT JOIN LATERAL (
   SELECT a.slot_name, a.requested, a.used FROM resource_allocations AS a
-  WHERE a.kernel_id = k.id ORDER BY a.slot_name LIMIT $3
+  WHERE a.kernel_id = k.id ORDER BY a.slot_name LIMIT {ALLOCATION_PAGE}
 ) AS r ON true
 ORDER BY k.created_at DESC, k.id DESC, r.slot_name
 """
 
 
 async def running_kernels(pool: asyncpg.Pool, _: dict[str, Any]) -> dict[str, Any]:
-    rows = await pool.fetch(RUNNING_SQL, "RUNNING", RUNNING_PAGE, ALLOCATION_PAGE)
+    rows = await pool.fetch(RUNNING_SQL, "RUNNING")
     edges: list[dict[str, Any]] = []
     allocations: list[dict[str, Any]] = []
     current = None
@@ -331,31 +335,32 @@ async def nodes(pool: asyncpg.Pool, request: dict[str, Any]) -> dict[str, Any]:
     return {"nodes": answer}
 
 
-FIRST_PAGE_SQL = """
-SELECT id, status, created_at FROM kernels ORDER BY created_at, id LIMIT $1
+FIRST_PAGE_SQL = f"""
+SELECT id, status, created_at FROM kernels ORDER BY created_at, id LIMIT {KERNEL_PAGE + 1}
 """
 # created_at is nullable and sorts last: the rows after a cursor are those after it in
 # (created_at, id), which one row comparison seeks on the (created_at, id) index, then the
 # NULL ones (the demo data has none, so that branch finds nothing at the index's end).
-AFTER_PAGE_SQL = """
+AFTER_PAGE_SQL = f"""
 SELECT id, status, created_at FROM (
   (SELECT id, status, created_at FROM kernels WHERE (created_at, id) > ($1, $2)
-   ORDER BY created_at, id LIMIT $3)
+   ORDER BY created_at, id LIMIT {KERNEL_PAGE + 1})
   UNION ALL
-  (SELECT id, status, created_at FROM kernels WHERE created_at IS NULL ORDER BY id LIMIT $3)
+  (SELECT id, status, created_at FROM kernels WHERE created_at IS NULL ORDER BY id
+   LIMIT {KERNEL_PAGE + 1})
 ) AS page
 ORDER BY created_at, id
-LIMIT $3
+LIMIT {KERNEL_PAGE + 1}
 """
 
 
 async def kernel_page(pool: asyncpg.Pool, request: dict[str, Any]) -> dict[str, Any]:
     after = (request.get("variables") or {}).get("after")
     if after is None:
-        rows = await pool.fetch(FIRST_PAGE_SQL, KERNEL_PAGE + 1)
+        rows = await pool.fetch(FIRST_PAGE_SQL)
     else:
         created_at, kernel_id = decode_kernel_cursor(after)
-        rows = await pool.fetch(AFTER_PAGE_SQL, created_at, kernel_id, KERNEL_PAGE + 1)
+        rows = await pool.fetch(AFTER_PAGE_SQL, created_at, kernel_id)
     page = rows[:KERNEL_PAGE]
     edges = [
         {
