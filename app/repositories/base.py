@@ -338,11 +338,18 @@ class ConnectionSpec(Generic[T]):
     _lookups: dict[frozenset[str], tuple[ColumnElement[Any], ...] | None] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
+    # columns_for's answers, likewise.
+    _pages: dict[frozenset[str], tuple[ColumnElement[Any], ...]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def columns_for(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...]:
         """The columns a page selects when its query selects `node_fields` on its nodes:
         the columns those fields read, or every column, and the optional columns they
-        need, in a fixed order."""
+        need, in a fixed order. Worked out once per set of fields."""
+        return memoized(self._pages, node_fields, lambda: self._columns_for(node_fields), 256)
+
+    def _columns_for(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...]:
         columns = tuple(self.columns)
         if self.field_columns is not None:
             needed: set[str] | None = set(self.always)

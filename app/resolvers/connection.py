@@ -178,11 +178,14 @@ def _filter(spec: ConnectionSpec[Any], spec_filter: Any) -> Expression | None:
 
 
 def _fetcher(
-    info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]
-) -> tuple[Callable[[Sequence[Any] | None], Coroutine[Any, Any, list[dict[str, Any]]]], Hashable]:
+    info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any], *, keyed: bool = True
+) -> tuple[
+    Callable[[Sequence[Any] | None], Coroutine[Any, Any, list[dict[str, Any]]]], Hashable | None
+]:
     """Checks a connection field's arguments (before any SQL runs) and looks ahead at what
     the query selects; returns what fetches its pages as connection dicts (one per parent
-    key, or one for a root connection), and the key of a nested loader."""
+    key, or one for a root connection), and the key of a nested loader (None unless
+    `keyed`: a root connection has no loader)."""
     context = context_of(info)
     page = page_request(args, context.settings)
     ordering = _ordering(spec, args.get("order_by"))
@@ -213,6 +216,8 @@ def _fetcher(
             columns=columns,
         )
 
+    if not keyed:
+        return fetch, None
     key = (
         spec.name,
         _argument_key(args),
@@ -230,7 +235,7 @@ async def resolve_connection(
     info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]
 ) -> dict[str, Any]:
     """A root connection field: one statement for its page."""
-    fetch, _ = _fetcher(info, spec, args)
+    fetch, _ = _fetcher(info, spec, args, keyed=False)
     [connection] = await fetch(None)
     return connection
 
@@ -250,6 +255,7 @@ def nested_loader(info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]
     if known is not None and known[1] is spec and known[2] == args:
         return known[3]
     fetch, key = _fetcher(info, spec, args)
+    assert key is not None
     loader = context.loaders.connection(key, fetch)
     context.nested_connections[group] = (nodes, spec, dict(args), loader)
     return loader
