@@ -954,31 +954,79 @@ class _BatchLoad:
         self.complete: Complete = _identity
 
 
-def _fill(plan: _BatchPlan, source: Any, holes: list[_Hole]) -> dict[str, Any]:
-    """One object of a batch: its pure fields completed, its objects filled, a hole per
-    loader field. Raises (`_GiveUp` or what a read raised) where the batch cannot go on."""
-    if not _inert_source(type(source)):
-        raise _GiveUp
-    result: dict[str, Any] = {}
+# The fill functions of batch plans (see `_compiled_fill`), by the plan's shape. Bounded.
+_FILLS: dict[Any, Callable[[Any, list[_Hole], Sequence[Any]], dict[str, Any]]] = {}
+_FILLS_SIZE = 1024
+
+
+def _fill_shape(plan: _BatchPlan, uses: list[Any]) -> tuple[Any, ...]:
+    """The shape of `plan` (kinds, response keys, non-null flags, nested shapes), with
+    what each entry uses appended to `uses` in the order the compiled fill reads them."""
+    shape = []
     for kind, name, use, non_null, sub in plan:
-        if kind == _BATCH_PURE:
-            result[name] = use(source)
-        elif kind == _BATCH_OBJECT:
-            value = use(source)
-            if value is None:
-                if non_null:
-                    raise _GiveUp
-                result[name] = None
-            else:
-                result[name] = _fill(sub, value, holes)
-        else:
-            loaded = use.load(source)
-            if type(loaded) is Future:
-                result[name] = None  # the key's place in the response; filled when loaded
-                holes.append((result, name, loaded, use.complete))
-            else:  # known already (a pure completer refuses anything awaitable)
-                result[name] = use.complete(loaded)
-    return result
+        uses.append(use)
+        nested = _fill_shape(sub, uses) if kind == _BATCH_OBJECT else None
+        shape.append((kind, name, non_null, nested))
+    return tuple(shape)
+
+
+def _compiled_fill(
+    plan: _BatchPlan,
+) -> tuple[Callable[[Any, list[_Hole], Sequence[Any]], dict[str, Any]], list[Any]]:
+    """What fills one object of a batch: its pure fields completed, its objects filled, a
+    hole per loader field; it raises (`_GiveUp` or what a read raised) where the batch
+    cannot go on. One generated function of (source, holes, uses) per plan: no loop over
+    the plan's entries, no test of their kinds, no call per nested object. The code
+    depends only on the plan's shape, so it is compiled once per shape; what each entry
+    uses (its completer, reader or load) is passed in. Returns the function and the
+    uses."""
+    uses: list[Any] = []
+    shape = _fill_shape(plan, uses)
+    fill = _FILLS.get(shape)
+    if fill is None:
+        out = ["def fill(s0, holes, U):"]
+        counter = [0, 0]  # the next use, the next nesting depth
+
+        def emit(entries: tuple[Any, ...], source: str, result: str, pad: str) -> None:
+            out.append(f"{pad}if not INERT(type({source})):")
+            out.append(f"{pad}    raise G")
+            out.append(f"{pad}{result} = {{}}")
+            for kind, name, non_null, nested in entries:
+                at = counter[0]
+                counter[0] += 1
+                key = repr(name)
+                if kind == _BATCH_PURE:
+                    out.append(f"{pad}{result}[{key}] = U[{at}]({source})")
+                elif kind == _BATCH_OBJECT:
+                    counter[1] += 1
+                    depth = counter[1]
+                    value, inner = f"s{depth}", f"r{depth}"
+                    out.append(f"{pad}{value} = U[{at}]({source})")
+                    out.append(f"{pad}if {value} is None:")
+                    out.append(f"{pad}    {'raise G' if non_null else f'{result}[{key}] = None'}")
+                    out.append(f"{pad}else:")
+                    emit(nested, value, inner, pad + "    ")
+                    out.append(f"{pad}    {result}[{key}] = {inner}")
+                else:
+                    out.append(f"{pad}e = U[{at}]")
+                    out.append(f"{pad}x = e.load({source})")
+                    out.append(f"{pad}if type(x) is F:")
+                    out.append(f"{pad}    {result}[{key}] = None")
+                    out.append(f"{pad}    holes.append(({result}, {key}, x, e.complete))")
+                    out.append(f"{pad}else:")
+                    out.append(f"{pad}    {result}[{key}] = e.complete(x)")
+
+        emit(shape, "s0", "r0", "    ")
+        out.append("    return r0")
+        namespace: dict[str, Any] = {"G": _GiveUp, "INERT": _inert_source, "F": Future}
+        # The source is made of the plan's response keys (GraphQL names, written with
+        # repr) and positions, never of values.
+        exec(compile("\n".join(out), "<slotgraph fill>", "exec"), namespace)  # noqa: S102
+        fill = namespace["fill"]
+        if len(_FILLS) >= _FILLS_SIZE:
+            _FILLS.clear()
+        _FILLS[shape] = fill
+    return fill, uses
 
 
 class _AllSettled:
@@ -1540,7 +1588,7 @@ class FastExecutor(Executor[None]):
     def _batch_items(
         self, item_type: GraphQLOutputType, field_group: FieldDetailsList
     ) -> Callable[[Sequence[Any], Path, Callable[[], Any]], Any] | None:
-        """What completes a whole list of `item_type` in one batch (see `_fill`), with
+        """What completes a whole list of `item_type` in one batch (see `_compiled_fill`), with
         `fallback` (the item-by-item path) taking over where the batch cannot; None when
         the items' selection holds anything but pure fields, default-resolved objects and
         loader fields, or no loader field at all."""
@@ -1555,7 +1603,8 @@ class FastExecutor(Executor[None]):
             return None  # collecting failed: graphql-core meets it and reports it
         if plan is None or not loads:
             return None
-        return partial(self._run_batch, plan, loads, non_null)
+        fill, uses = _compiled_fill(plan)
+        return partial(self._run_batch, fill, uses, loads, non_null)
 
     def _batch_object(
         self, object_type: GraphQLObjectType, field_group: FieldDetailsList, loads: list[_BatchLoad]
@@ -1607,7 +1656,8 @@ class FastExecutor(Executor[None]):
 
     def _run_batch(
         self,
-        plan: _BatchPlan,
+        fill: Callable[[Any, list[_Hole], Sequence[Any]], dict[str, Any]],
+        uses: Sequence[Any],
         loads: list[_BatchLoad],
         non_null: bool,
         values: Sequence[Any],
@@ -1629,7 +1679,7 @@ class FastExecutor(Executor[None]):
         holes: list[_Hole] = []
         try:
             items = [
-                None if value is None and not non_null else _fill(plan, value, holes)
+                None if value is None and not non_null else fill(value, holes, uses)
                 for value in values
             ]
         except Exception:
