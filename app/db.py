@@ -44,7 +44,7 @@ class Result(list[Any]):
     (~0.25 us a row: 100 µs of a page of 100 kernels with 300 allocations), and what reads
     them: `reader`/`getter` functions of a raw row that give what `Record[name]` gives, and
     `wrap` for code that needs the Record itself. The rows share one column map (one
-    statement), which `head`, the first row wrapped, carries."""
+    statement)."""
 
     __slots__ = ("_columns", "_dialect", "_maps")
 
@@ -58,10 +58,6 @@ class Result(list[Any]):
 
     def wrap(self, raw: Any) -> Row:
         return _Record(raw, self._columns, self._dialect, self._maps)
-
-    @property
-    def head(self) -> Row | None:
-        return self.wrap(self[0]) if self else None
 
     def reader(self, name: str) -> Callable[[Any], Any]:
         """What reads column `name` of a raw row of this result."""

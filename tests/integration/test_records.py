@@ -156,6 +156,5 @@ async def test_result_readers_read_what_reading_by_name_reads(database: Database
     assert [processed(raw) for raw in result] == [
         (row["id"], row["compute_plugins"]) for row in rows
     ]
-    assert result.head is not None
-    assert result.head["id"] == rows[0]["id"]
+    assert result.wrap(result[0])["id"] == rows[0]["id"]
     assert result.wrap(result[1])["status"] == rows[1]["status"]
