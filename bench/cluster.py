@@ -3,7 +3,8 @@
 Run: `python -m bench.cluster` (part of `make bench`); `--agents`, `--kernels` and `--seed` size
 the data set (default 2,000 agents, 200,000 kernels, seed 0); `--warmup`, `--duration`,
 `--quick`, `--load`, `--launcher` and `--workers` work as in bench.registry; `--sustain` and
-`--sample` set the sustained run (default 60 s, an RSS sample every 5 s; 0 skips it).
+`--sample` set the sustained run (default 60 s, an RSS sample every 5 s; 0 skips it);
+`--rounds` the alternating runs of each query and concurrency (default 3, 2 with --quick).
 
 Data set: app.demo's generator, migrated to head and loaded once, then cached under a key of
 (agents, kernels, seed, alembic head revision, app.demo.VERSION). Without BENCH_DATABASE_URL the embedded
@@ -1379,27 +1380,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=_count(0, 2**31), default=0, help="generator seed (default 0)"
     )
-    parser.add_argument(
-        "--sustain",
-        type=_count(0, 3600),
-        default=None,
-        help=f"seconds of the sustained run that samples RSS; 0 skips it (default "
-        f"{DEFAULT_SUSTAIN_S}, with --quick {QUICK_SUSTAIN_S})",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=_count(1, 20),
-        default=None,
-        help=f"alternating runs of slotgraph and the floor per query and concurrency (default "
-        f"{DEFAULT_ROUNDS}, with --quick {QUICK_ROUNDS})",
-    )
-    parser.add_argument(
-        "--sample",
-        type=_count(1, 60),
-        default=None,
-        help=f"seconds between RSS samples of the sustained run (default {DEFAULT_SAMPLE_S}, "
-        f"with --quick {QUICK_SAMPLE_S})",
-    )
+    # Options whose default depends on --quick (applied in _bench).
+    for flag, bounds, what, default, quick in (
+        (
+            "--sustain",
+            (0, 3600),
+            "seconds of the sustained run that samples RSS; 0 skips it",
+            DEFAULT_SUSTAIN_S,
+            QUICK_SUSTAIN_S,
+        ),
+        (
+            "--rounds",
+            (1, 20),
+            "alternating runs of slotgraph and the floor per query and concurrency",
+            DEFAULT_ROUNDS,
+            QUICK_ROUNDS,
+        ),
+        (
+            "--sample",
+            (1, 60),
+            "seconds between RSS samples of the sustained run",
+            DEFAULT_SAMPLE_S,
+            QUICK_SAMPLE_S,
+        ),
+    ):
+        parser.add_argument(
+            flag,
+            type=_count(*bounds),
+            default=None,
+            help=f"{what} (default {default}, with --quick {quick})",
+        )
     return run_cli(
         parser,
         argv,
