@@ -19,6 +19,7 @@ import base64
 import binascii
 import datetime as dt
 import enum
+import operator
 import re
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -461,6 +462,26 @@ def memoized(memo: dict[K, V], key: K, build: Callable[[], V], size: int = 4096)
     if len(memo) >= size:
         memo.clear()
     memo[key] = value
+    return value
+
+
+def memoized_for(
+    memo: dict[tuple[int, ...], tuple[tuple[Any, ...], V]],
+    objects: tuple[Any, ...],
+    build: Callable[[], V],
+    size: int = 4096,
+) -> V:
+    """`memoized` for a value that depends on `objects` by identity (immutable objects
+    shared by requests, such as a filter expression): keyed by their ids, and the entry
+    keeps them, so an id cannot be taken by another object meanwhile."""
+    key = tuple(map(id, objects))
+    hit = memo.get(key)
+    if hit is not None and all(map(operator.is_, hit[0], objects)):
+        return hit[1]
+    value = build()
+    if len(memo) >= size:
+        memo.clear()
+    memo[key] = (objects, value)
     return value
 
 

@@ -27,6 +27,7 @@ from app.pagination import (
     SortKey,
     build_select,
     memoized,
+    memoized_for,
     records_of,
     resolve_order,
 )
@@ -236,9 +237,9 @@ class RecordReader(Generic[R]):
         return [from_row(cls, row) for row in rows()]
 
 
-# Record makers that convert some columns (see `_converting`), by the identity of the
-# result's reads (kept, so the id stays its own) and the converted fields. Bounded.
-_CONVERTING: dict[tuple[int, tuple[str, ...]], tuple[_Reads, Callable[[Any], Any]]] = {}
+# Record makers that convert some columns (see `_converting`), by the identities of the
+# result's reads and of the converters. Bounded.
+_CONVERTING: dict[tuple[int, ...], tuple[tuple[Any, ...], Callable[[Any], Any]]] = {}
 
 
 def _converting(
@@ -248,27 +249,26 @@ def _converting(
     record of a raw row whose result has every field in order, some converted (a slot
     type's number format), in one call instead of `_from_raw`'s list copy and loop (a
     third of the records' cost on the slot-type list)."""
-    key = (id(reads), tuple(converters))
-    known = _CONVERTING.get(key)
-    if known is not None and known[0] is reads:
-        return cast(Callable[[Any], R], known[1])
-    namespace: dict[str, Any] = {"cls": cls, "get": reads.get}
-    arguments = []
-    for position, name in enumerate(reads.names):
-        convert = converters.get(name)
-        if convert is None:
-            arguments.append(f"v[{position}]")
-        else:
-            namespace[f"c{position}"] = convert
-            arguments.append(f"c{position}(v[{position}])")
-    source = f"def make(raw):\n    v = get(raw)\n    return cls({', '.join(arguments)})\n"
-    # The source is made of positions only, never of input.
-    exec(compile(source, f"<record {cls.__name__}>", "exec"), namespace)  # noqa: S102
-    make: Callable[[Any], R] = namespace["make"]
-    if len(_CONVERTING) >= 256:
-        _CONVERTING.clear()
-    _CONVERTING[key] = (reads, make)
-    return make
+
+    def build() -> Callable[[Any], R]:
+        namespace: dict[str, Any] = {"cls": cls, "get": reads.get}
+        arguments = []
+        for position, name in enumerate(reads.names):
+            convert = converters.get(name)
+            if convert is None:
+                arguments.append(f"v[{position}]")
+            else:
+                namespace[f"c{position}"] = convert
+                arguments.append(f"c{position}(v[{position}])")
+        source = f"def make(raw):\n    v = get(raw)\n    return cls({', '.join(arguments)})\n"
+        # The source is made of positions only, never of input.
+        exec(compile(source, f"<record {cls.__name__}>", "exec"), namespace)  # noqa: S102
+        make: Callable[[Any], R] = namespace["make"]
+        return make
+
+    # The names and functions are the reader's own (the same objects every time).
+    objects = (cls, reads, *converters, *converters.values())
+    return cast(Callable[[Any], R], memoized_for(_CONVERTING, objects, build, 256))
 
 
 def from_row(
@@ -469,24 +469,14 @@ class ConnectionSpec(Generic[T]):
 
 
 # Scope and filter combined, by the identities of the two (each shared by many requests:
-# see Caller.kernel_scope and app.resolvers.connection._filter); the entry keeps both, so
-# the ids stay theirs. Bounded: cleared when full.
-_BOTH: dict[tuple[int, int], tuple[Any, Any, ColumnElement[bool]]] = {}
-_BOTH_SIZE = 4096
+# see Caller.kernel_scope and app.resolvers.connection._filter). Bounded.
+_BOTH: dict[tuple[int, ...], tuple[tuple[Any, ...], ColumnElement[bool]]] = {}
 
 
 def _both(visible: ColumnElement[bool], where: ColumnElement[bool]) -> ColumnElement[bool]:
     """`sa.and_(visible, where)`, one expression per pair: a new one took ~6 us to build
     and ~13 us more for its SQLAlchemy cache key, on every page of a scoped caller."""
-    key = (id(visible), id(where))
-    known = _BOTH.get(key)
-    if known is not None and known[0] is visible and known[1] is where:
-        return known[2]
-    combined = sa.and_(visible, where)
-    if len(_BOTH) >= _BOTH_SIZE:
-        _BOTH.clear()
-    _BOTH[key] = (visible, where, combined)
-    return combined
+    return memoized_for(_BOTH, (visible, where), lambda: sa.and_(visible, where))
 
 
 async def rows_by_keys(

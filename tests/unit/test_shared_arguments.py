@@ -11,6 +11,7 @@ import pytest
 
 from app.auth import Caller
 from app.errors import InvalidParameters
+from app.pagination import memoized_for
 from app.repositories import kernels, resource_allocations
 from app.repositories.base import _both
 from app.resolvers.connection import _filter, _ordering
@@ -83,3 +84,23 @@ def test_a_scope_and_a_filter_are_combined_once() -> None:
     terminated = _filter(kernels.CONNECTION, {"status": {"in": ["TERMINATED"]}})
     assert terminated is not None
     assert _both(scope, terminated) is not combined
+
+
+def test_identity_memos_keep_their_objects_and_tell_equal_ones_apart() -> None:
+    memo: dict[tuple[int, ...], tuple[tuple[Any, ...], Any]] = {}
+    first, twin = [1], [1]
+    built: list[Any] = []
+
+    def build(value: Any) -> Any:
+        built.append(value)
+        return object()
+
+    one = memoized_for(memo, (first,), lambda: build(first))
+    assert memoized_for(memo, (first,), lambda: build(first)) is one
+    # Equal but not the same object: a value of its own.
+    assert memoized_for(memo, (twin,), lambda: build(twin)) is not one
+    assert built == [first, twin]
+    # Bounded: cleared when full.
+    for _ in range(5):
+        memoized_for(memo, (object(),), object, size=3)
+    assert len(memo) <= 3
