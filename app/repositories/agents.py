@@ -91,6 +91,21 @@ CONNECTION = ConnectionSpec(
         "systemInfo": ("architecture", "version", "compute_plugins"),
     },
     always=("id",),
+    sub_field_columns={
+        "networkInfo": {"region": ("region",), "addr": ("addr",)},
+        "statusInfo": {
+            "status": ("status",),
+            "statusChanged": ("status_changed",),
+            "firstContact": ("first_contact",),
+            "lostAt": ("lost_at",),
+            "schedulable": ("schedulable",),
+        },
+        "systemInfo": {
+            "architecture": ("architecture",),
+            "version": ("version",),
+            "computePlugins": ("compute_plugins",),
+        },
+    },
 )
 
 

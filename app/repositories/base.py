@@ -372,6 +372,11 @@ class ConnectionSpec(Generic[T]):
     # way.
     field_columns: Mapping[str, tuple[str, ...]] | None = None
     always: tuple[str, ...] = ()
+    # Per node field that is a view of the record (a kernel's `lifecycle`, an agent's
+    # `statusInfo`), the columns each of its own fields reads: a page whose query selects
+    # `lifecycle { status createdAt }` reads 2 of its 5 columns (each column a page reads
+    # and does not need cost ~0.3 us a row to decode).
+    sub_field_columns: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
     # lookup_columns' answers by the selected field names (a handful per document).
     _lookups: dict[frozenset[str], tuple[ColumnElement[Any], ...] | None] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
@@ -392,9 +397,9 @@ class ConnectionSpec(Generic[T]):
         if self.field_columns is not None:
             needed: set[str] | None = set(self.always)
             for name in node_fields:
-                if name == "__typename":
+                if name == "__typename" or "." in name:
                     continue
-                read = self.field_columns.get(name)
+                read = self._field_reads(name, node_fields)
                 if read is None:
                     needed = None
                     break
@@ -406,6 +411,21 @@ class ConnectionSpec(Generic[T]):
             column for name, column in self.optional_columns.items() if name in node_fields
         )
         return (*columns, *extra) if extra else columns
+
+    def _field_reads(self, name: str, node_fields: frozenset[str]) -> tuple[str, ...] | None:
+        """The columns node field `name` reads: those of the fields selected on it
+        (`node_fields` names them "name.field") when it is a view with
+        `sub_field_columns` and each of them is mapped, else all of the field's."""
+        assert self.field_columns is not None
+        read = self.field_columns.get(name)
+        subs = self.sub_field_columns.get(name) if self.sub_field_columns else None
+        if read is None or subs is None:
+            return read
+        prefix = name + "."
+        chosen = [field[len(prefix) :] for field in node_fields if field.startswith(prefix)]
+        if not chosen or any(field != "__typename" and field not in subs for field in chosen):
+            return read
+        return tuple(column for field in chosen if field != "__typename" for column in subs[field])
 
     def lookup_columns(self, node_fields: frozenset[str]) -> tuple[ColumnElement[Any], ...] | None:
         """`columns_for` for a lookup by key (`node`, `nodes`, `kernelV2`): None when that is

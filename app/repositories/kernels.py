@@ -84,6 +84,21 @@ CONNECTION = ConnectionSpec(
         "userInfo": ("user_uuid", "access_key", "domain_name", "group_id"),
     },
     always=("id",),
+    sub_field_columns={
+        "cluster": {
+            "clusterRole": ("cluster_role",),
+            "clusterIdx": ("cluster_idx",),
+            "localRank": ("local_rank",),
+            "clusterHostname": ("cluster_hostname",),
+        },
+        "lifecycle": {
+            "status": ("status",),
+            "result": ("result",),
+            "createdAt": ("created_at",),
+            "terminatedAt": ("terminated_at",),
+            "startsAt": ("starts_at",),
+        },
+    },
 )
 
 

@@ -83,7 +83,8 @@ class Wants:
     has_next: bool
     has_previous: bool
     cursors: bool  # edges.cursor, pageInfo.startCursor or pageInfo.endCursor
-    node_fields: frozenset[str] = frozenset()  # the field names selected on edges.node
+    # The field names selected on edges.node, and "name.field" for what is selected on them.
+    node_fields: frozenset[str] = frozenset()
     edge_cursors: bool = True  # edges.cursor (else only pageInfo's, if any, are needed)
     # Anything but `count` and `__typename` (edges, pageInfo): else the page's rows are
     # never read, and the statement fetches none of them beyond one probe per page.
@@ -137,9 +138,14 @@ def _selected(info: Info) -> Wants:
                     edge_cursors = edge_cursors or sub.name.value == "cursor"
                     cursors = cursors or edge_cursors
                     if sub.name.value == "node":
-                        node_fields.update(
-                            f.name.value for f in field_nodes(sub.selection_set, info)
-                        )
+                        for f in field_nodes(sub.selection_set, info):
+                            node_fields.add(f.name.value)
+                            # What is selected on an object field, as "field.name" (see
+                            # ConnectionSpec.sub_field_columns).
+                            node_fields.update(
+                                f"{f.name.value}.{g.name.value}"
+                                for g in field_nodes(f.selection_set, info)
+                            )
     return Wants(count, has_next, has_previous, cursors, frozenset(node_fields), edge_cursors, rows)
 
 

@@ -93,6 +93,76 @@ async def test_every_field_answers_alike_from_its_own_columns(
         assert selected & {column.name for column in spec.columns} == read, name
 
 
+@pytest.mark.parametrize(("root", "type_name", "spec"), CASES)
+async def test_every_field_of_a_view_answers_alike_from_its_own_columns(
+    gql: GraphQLClient, root: str, type_name: str, spec: ConnectionSpec[Any]
+) -> None:
+    """A node field that is a view of the record (`ConnectionSpec.sub_field_columns`) reads
+    only the columns of the fields selected on it: each alone answers as beside every
+    other field, and its page selects its own columns; `__typename` alone reads none."""
+    assert spec.field_columns is not None
+    assert spec.sub_field_columns
+    fields = _node_fields(type_name)
+    everything = await gql.post(_page(root, " ".join(fields.values())))
+    full = [edge["node"] for edge in everything["data"][root]["edges"]]
+    node_type = SCHEMA.type_map[type_name]
+    assert isinstance(node_type, GraphQLObjectType)
+    for name, subs in spec.sub_field_columns.items():
+        view = get_named_type(node_type.fields[name].type)
+        assert isinstance(view, GraphQLObjectType)
+        # Every field of the view is mapped, and together they read what the field reads.
+        assert set(subs) == set(view.fields), name
+        assert {c for read in subs.values() for c in read} == set(spec.field_columns[name])
+        for sub, read in [*subs.items(), ("__typename", ())]:
+            gql.sql.reset()
+            inner = sub + (_selection(view.fields[sub], 1) if sub in view.fields else "")
+            alone = await gql.post(_page(root, f"{name} {{ {inner} }}"))
+            assert "errors" not in alone, (name, sub, alone)
+            nodes = [edge["node"] for edge in alone["data"][root]["edges"]]
+            if sub == "__typename":
+                assert nodes == [{name: {"__typename": view.name}} for _ in full]
+            else:
+                assert nodes == [{name: {sub: node[name][sub]}} for node in full], (name, sub)
+            page = gql.sql.statements[0]
+            assert isinstance(page, Select)
+            selected = {column.name for column in page.selected_columns}
+            assert selected & _spec_columns(spec) == set(read) | set(spec.always), (name, sub)
+    # Two fields of one view, one of them through a fragment, and a field of each other
+    # view: the union of theirs.
+    views = list(spec.sub_field_columns.items())
+    first_name, first_subs = views[0]
+    leaves = [
+        sub
+        for sub in first_subs
+        if is_leaf_type(get_named_type(_view_field(node_type, first_name, sub)))
+    ]
+    assert len(leaves) >= 2
+    query = f"fragment F on {type_name} {{ {first_name} {{ {leaves[1]} }} }} " + _page(
+        root,
+        f"...F {first_name} {{ {leaves[0]} }} "
+        + " ".join(f"{name} {{ __typename }}" for name, _ in views[1:]),
+    )
+    gql.sql.reset()
+    body = await gql.post(query)
+    assert "errors" not in body, body
+    nodes = [edge["node"] for edge in body["data"][root]["edges"]]
+    assert [node[first_name] for node in nodes] == [
+        {leaves[1]: node[first_name][leaves[1]], leaves[0]: node[first_name][leaves[0]]}
+        for node in full
+    ]
+    page = gql.sql.statements[0]
+    assert isinstance(page, Select)
+    selected = {column.name for column in page.selected_columns}
+    expected = {*first_subs[leaves[0]], *first_subs[leaves[1]], *spec.always}
+    assert selected & _spec_columns(spec) == expected
+
+
+def _view_field(node_type: GraphQLObjectType, name: str, sub: str) -> Any:
+    view = get_named_type(node_type.fields[name].type)
+    assert isinstance(view, GraphQLObjectType)
+    return view.fields[sub].type
+
+
 async def test_a_count_alone_reads_only_the_key(gql: GraphQLClient) -> None:
     body = await gql.post(
         "{ adminKernelsV2(first: 3) { count edges { node { __typename } } } "
