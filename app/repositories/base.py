@@ -133,21 +133,32 @@ def _plan_reads(cls: type, names: tuple[str, ...], row: Any) -> _Reads | None:
 
 
 def _maker(
-    cls: type, names: tuple[str, ...], present: list[str], missing: list[str]
+    cls: type,
+    names: tuple[str, ...],
+    present: list[str],
+    missing: list[str],
+    converters: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> Callable[[Sequence[Any]], Any]:
-    """`lambda values: cls(values[0], NOT_LOADED, values[1], ...)` for a record whose
-    result lacks the `missing` fields: one call per row, like `cls(*values)`."""
+    """`lambda values: cls(values[0], NOT_LOADED, convert(values[1]), ...)` for a record
+    whose result has the `present` fields (in its order), lacks the `missing` ones, and
+    has `converters` for some: one call per row, like `cls(*values)`."""
     at = {name: position for position, name in enumerate(present)}
+    namespace: dict[str, Any] = {"cls": cls, "NOT_LOADED": NOT_LOADED}
     arguments: list[str] = []
     keywords = False  # after an optional field that is absent, the rest go by name
     for name in names:
         if name in at or name in missing:
-            value = "NOT_LOADED" if name in missing else f"values[{at[name]}]"
+            if name in missing:
+                value = "NOT_LOADED"
+            elif converters and name in converters:
+                namespace[f"c{at[name]}"] = converters[name]
+                value = f"c{at[name]}(values[{at[name]}])"
+            else:
+                value = f"values[{at[name]}]"
             arguments.append(f"{name}={value}" if keywords else value)
         else:
             keywords = True
     source = f"def make(values):\n    return cls({', '.join(arguments)})\n"
-    namespace: dict[str, Any] = {"cls": cls, "NOT_LOADED": NOT_LOADED}
     # The source is made of the record class's own field names, never of input.
     exec(compile(source, f"<record {cls.__name__}>", "exec"), namespace)  # noqa: S102
     make: Callable[[Sequence[Any]], Any] = namespace["make"]
@@ -221,14 +232,14 @@ class RecordReader(Generic[R]):
             # Only the converters of columns this result has (an agents page without
             # systemInfo has no compute plugins to convert).
             converters = {name: c for name, c in converters.items() if name in reads.index}
-        if converters and not reads.processed and reads.positional:
+        get = reads.get
+        if converters and not reads.processed:
             convert = _converting(cls, reads, converters)
-            return [convert(raw) for raw in raws]
-        if reads.processed or converters:
-            # Values to process or convert: from_row's own steps, with the reads of the
+            return [convert(get(raw)) for raw in raws]
+        if reads.processed:
+            # Values to process (and convert): from_row's own steps, with the reads of the
             # result looked up once.
             return [_from_raw(cls, reads, raw, converters, {}) for raw in raws]
-        get = reads.get
         if reads.make is not None:
             make = reads.make
             return [make(get(raw)) for raw in raws]
@@ -239,36 +250,24 @@ class RecordReader(Generic[R]):
 
 # Record makers that convert some columns (see `_converting`), by the identities of the
 # result's reads and of the converters. Bounded.
-_CONVERTING: dict[tuple[int, ...], tuple[tuple[Any, ...], Callable[[Any], Any]]] = {}
+_CONVERTING: dict[tuple[int, ...], tuple[tuple[Any, ...], Callable[[Sequence[Any]], Any]]] = {}
 
 
 def _converting(
     cls: type[R], reads: _Reads, converters: Mapping[str, Callable[[Any], Any]]
-) -> Callable[[Any], R]:
-    """`lambda raw: cls(v[0], ..., convert(v[6]), v[7])` with `v = reads.get(raw)`: the
-    record of a raw row whose result has every field in order, some converted (a slot
-    type's number format), in one call instead of `_from_raw`'s list copy and loop (a
-    third of the records' cost on the slot-type list)."""
+) -> Callable[[Sequence[Any]], R]:
+    """`_maker` for a result whose values `converters` turn into their fields' (a slot
+    type's number format): the record of a row's values in one call, instead of
+    `_from_raw`'s list copy and loop (a third of the records' cost on the slot-type list).
+    One per result shape and set of converters."""
 
-    def build() -> Callable[[Any], R]:
-        namespace: dict[str, Any] = {"cls": cls, "get": reads.get}
-        arguments = []
-        for position, name in enumerate(reads.names):
-            convert = converters.get(name)
-            if convert is None:
-                arguments.append(f"v[{position}]")
-            else:
-                namespace[f"c{position}"] = convert
-                arguments.append(f"c{position}(v[{position}])")
-        source = f"def make(raw):\n    v = get(raw)\n    return cls({', '.join(arguments)})\n"
-        # The source is made of positions only, never of input.
-        exec(compile(source, f"<record {cls.__name__}>", "exec"), namespace)  # noqa: S102
-        make: Callable[[Any], R] = namespace["make"]
-        return make
+    def build() -> Callable[[Sequence[Any]], Any]:
+        names = _fields_of(cls)[0]
+        return _maker(cls, names, list(reads.names), list(reads.missing), converters)
 
     # The names and functions are the reader's own (the same objects every time).
     objects = (cls, reads, *converters, *converters.values())
-    return cast(Callable[[Any], R], memoized_for(_CONVERTING, objects, build, 256))
+    return cast(Callable[[Sequence[Any]], R], memoized_for(_CONVERTING, objects, build, 256))
 
 
 def from_row(
