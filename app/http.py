@@ -45,6 +45,7 @@ from app.errors import (
 )
 from app.execution import FastExecutor
 from app.limits import QueryLimits
+from app.logging_setup import ServiceHandler
 from app.playground import Playground
 from app.settings import Settings
 
@@ -157,34 +158,37 @@ def _media_type(accept: str) -> str:
 _known_media_type = functools.lru_cache(maxsize=64)(_media_type)
 
 
+_REQUEST_LINE = "graphql request_id=%s operation=%s statements=%d duration_ms=%.2f status=%d"
+
+
 def log_request(
     request_id: str, data: dict[str, Any], statements: int, started: float, status: int
 ) -> None:
     """One line per request. Its text form is parsed by the benchmarks (`statements=N`);
-    the JSON form (SLOTGRAPH_LOG_FORMAT=json) carries the same values as fields."""
+    the JSON form (SLOTGRAPH_LOG_FORMAT=json) carries the same values as fields. Written
+    straight to the service's handler when only it would see the line (see
+    `ServiceHandler.direct`), else logged as any line is."""
     operation = data.get("operationName")
     if not (isinstance(operation, str) and _OPERATION_NAME.fullmatch(operation)):
         # A client's text goes into the log only when it is a GraphQL name: no forged lines.
         operation = None
     duration_ms = round((time.perf_counter() - started) * 1000, 2)
-    log.info(
-        "graphql request_id=%s operation=%s statements=%d duration_ms=%.2f status=%d",
-        request_id,
-        operation,
-        statements,
-        duration_ms,
-        status,
-        extra={
-            "event": "graphql request",
-            "fields": {
-                "request_id": request_id,
-                "operation": operation,
-                "statements": statements,
-                "duration_ms": duration_ms,
-                "status": status,
-            },
-        },
-    )
+    args = (request_id, operation, statements, duration_ms, status)
+    fields = {
+        "request_id": request_id,
+        "operation": operation,
+        "statements": statements,
+        "duration_ms": duration_ms,
+        "status": status,
+    }
+    direct = ServiceHandler.direct(log, logging.INFO)
+    if direct is not None:
+        handler, formatter = direct
+        handler.write_line(
+            formatter, logging.INFO, log.name, _REQUEST_LINE, args, "graphql request", fields
+        )
+        return
+    log.info(_REQUEST_LINE, *args, extra={"event": "graphql request", "fields": fields})
 
 
 class GraphQLEndpoint:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 
@@ -86,3 +88,109 @@ def test_json_time_is_each_records_own_across_seconds() -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
         expected = f"{stamp}.{int(record.msecs):03d}Z"
         assert json.loads(formatter.format(record))["time"] == expected
+
+
+DIRECT_SCRIPT = """
+import json, logging, sys, time
+from app.logging_setup import ServiceHandler, configure_logging
+from app import http
+configure_logging(sys.argv[1])
+log = logging.getLogger("slotgraph.http")
+assert ServiceHandler.direct(log, logging.INFO) is not None
+data = {"operationName": "Slots"}
+started = time.perf_counter()
+http.log_request("r1", data, 2, started, 200)  # straight to the handler
+blocked = lambda record: True  # a filter: the line must go through logging
+log.addFilter(blocked)
+assert ServiceHandler.direct(log, logging.INFO) is None
+http.log_request("r1", data, 2, started, 200)
+log.removeFilter(blocked)
+"""
+
+
+def _direct_and_logged(log_format: str) -> tuple[str, str]:
+    direct, logged = _child(DIRECT_SCRIPT, log_format).stderr.strip().splitlines()
+    return direct, logged
+
+
+def _without_duration(line: str) -> str:
+    return re.sub(r"duration_ms=[0-9.]+", "duration_ms=D", line)
+
+
+def test_the_request_line_written_directly_is_the_logged_one() -> None:
+    """The request line written without a record reads as the record would have."""
+    direct, logged = _direct_and_logged("text")
+    assert _without_duration(direct) == _without_duration(logged)
+    assert re.fullmatch(
+        r"INFO slotgraph\.http: graphql request_id=r1 operation=Slots statements=2 "
+        r"duration_ms=[0-9.]+ status=200",
+        direct,
+    )
+    entries = [json.loads(line) for line in _direct_and_logged("json")]
+    for entry in entries:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry.pop("time"))
+        assert isinstance(entry.pop("duration_ms"), float)
+    assert (
+        entries[0]
+        == entries[1]
+        == {
+            "level": "info",
+            "logger": "slotgraph.http",
+            "message": "graphql request",
+            "request_id": "r1",
+            "operation": "Slots",
+            "statements": 2,
+            "status": 200,
+        }
+    )
+
+
+ROUTE_SCRIPT = """
+import logging, sys
+from app.logging_setup import ServiceHandler, configure_logging
+configure_logging("json")
+log = logging.getLogger("slotgraph.http")
+parent = logging.getLogger("slotgraph")
+root = logging.getLogger()
+handler = root.handlers[0]
+
+def direct():
+    return ServiceHandler.direct(log, logging.INFO) is not None
+
+seen = {"plain": direct()}
+other = logging.StreamHandler(sys.stdout)
+root.addHandler(other)  # e.g. pytest's log capture
+seen["second root handler"] = direct()
+root.removeHandler(other)
+parent.addHandler(other)
+seen["handler on a parent"] = direct()
+parent.removeHandler(other)
+log.setLevel(logging.WARNING)
+seen["logger above INFO"] = direct()
+log.setLevel(logging.NOTSET)
+handler.setLevel(logging.WARNING)
+seen["handler above INFO"] = direct()
+handler.setLevel(logging.NOTSET)
+handler.addFilter(lambda record: True)
+seen["handler filter"] = direct()
+handler.filters.clear()
+root.addFilter(lambda record: True)
+seen["root filter"] = direct()
+root.filters.clear()
+parent.propagate = False
+seen["parent keeps its lines"] = direct()
+parent.propagate = True
+logging.disable(logging.INFO)
+seen["disabled"] = direct()
+logging.disable(logging.NOTSET)
+handler.setFormatter(logging.Formatter("%(message)s"))
+seen["another formatter"] = direct()
+print(seen)
+"""
+
+
+def test_the_request_line_goes_through_logging_when_anything_else_would_see_it() -> None:
+    seen = ast.literal_eval(_child(ROUTE_SCRIPT, "").stdout.strip())
+    assert seen.pop("plain") is True
+    assert seen == dict.fromkeys(seen, False)
+    assert len(seen) == 9
