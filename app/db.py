@@ -30,6 +30,7 @@ from sqlalchemy.sql import ClauseElement, ColumnElement, CompoundSelect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import Label, TypeCoerce
 
+from app.aio import current_task, running_loop
 from app.errors import ServiceUnavailable
 from app.settings import Settings
 
@@ -642,7 +643,7 @@ class RequestSession:
         try:
             if self._closed:
                 raise SessionClosed("the request has ended")
-            self._running = asyncio.current_task()
+            self._running = current_task()
             connection = self._connection
             if connection is None:
                 connection = self._connection = await self._database._lease(self._acquire_timeout_s)
@@ -724,7 +725,7 @@ class RequestSession:
         runs as it is. A failure of the statement is every lookup's."""
         gathering = self._lookups
         if gathering is not None:
-            future: asyncio.Future[Sequence[Row]] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[Sequence[Row]] = running_loop().create_future()
             gathering.append((lookup, future))
             return await future
         batch: list[tuple[Lookup, asyncio.Future[Sequence[Row]] | None]] = [(lookup, None)]
@@ -779,7 +780,7 @@ class RequestSession:
         """Refuse further statements and cancel the one in flight, if any."""
         self._closed = True
         running = self._running
-        if running is not None and running is not asyncio.current_task():
+        if running is not None and running is not current_task():
             running.cancel()
 
     async def close(self) -> None:

@@ -64,7 +64,6 @@ from asyncio import (
     Future,
     InvalidStateError,
     ensure_future,
-    get_running_loop,
 )
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from decimal import Decimal
@@ -125,6 +124,8 @@ from graphql.type.scalars import (
     serialize_int,
     serialize_string,
 )
+
+from app.aio import running_loop
 
 __all__ = ["FastExecutor", "loads_per_parent", "source_only"]
 
@@ -1213,7 +1214,7 @@ class FastExecutor(Executor[None]):
     def _loop(self) -> AbstractEventLoop:
         loop = self._running_loop
         if loop is None:
-            loop = self._running_loop = get_running_loop()
+            loop = self._running_loop = running_loop()
         return loop
 
     # --- planning ---------------------------------------------------------------------
@@ -1722,7 +1723,7 @@ class FastExecutor(Executor[None]):
             out.waits = (value,)
             value.add_done_callback(partial(_settle, out))
         elif self.is_awaitable(value):
-            task = ensure_future(value)
+            task = ensure_future(value, loop=self._loop)
             out.waits = (task,)
             task.add_done_callback(partial(_settle, out))
         else:
@@ -1814,7 +1815,10 @@ class FastExecutor(Executor[None]):
                 awaited: Any = (
                     self._guard(value, return_type, field_group, path)
                     if type(value) is _Pending
-                    else ensure_future(self._await_completed(value, return_type, field_group, path))
+                    else ensure_future(
+                        self._await_completed(value, return_type, field_group, path),
+                        loop=self._loop,
+                    )
                 )
                 out.waits = (awaited,)
                 awaited.add_done_callback(partial(_settle, out))

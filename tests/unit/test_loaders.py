@@ -50,3 +50,55 @@ async def test_a_failed_batch_fails_every_load_and_is_not_cached() -> None:
     results = await asyncio.gather(*loads, return_exceptions=True)
     assert [type(r) for r in results] == [RuntimeError, RuntimeError]
     assert await loader.load("a") == "a"  # loaded again, not the cached failure
+
+
+async def test_the_queue_is_taken_when_aiodataloader_takes_it() -> None:
+    """Loads made while a batch is being dispatched join it or the next one exactly as with
+    aiodataloader's own dispatch."""
+    from aiodataloader import DataLoader
+
+    async def run(make: type[DataLoader[int, int]]) -> list[list[int]]:
+        batches: list[list[int]] = []
+
+        async def batch(keys: list[int]) -> list[int]:
+            batches.append(keys)
+            return keys
+
+        loader = make(batch)
+        loop = asyncio.get_running_loop()
+        futures = [loader.load(0)]
+
+        def later(key: int, steps: int) -> None:
+            if steps:
+                loop.call_soon(later, key, steps - 1)
+            else:
+                futures.append(loader.load(key))
+
+        for steps in range(4):
+            loop.call_soon(later, steps + 1, steps)
+        await asyncio.sleep(0.01)
+        assert [await future for future in futures] == [0, 1, 2, 3, 4]
+        return batches
+
+    theirs = await run(DataLoader)
+    assert await run(_Loader) == theirs
+    # A load in the step after the first joins it; later ones start the next batch.
+    assert theirs == [[0, 1], [2, 3], [4]]
+
+
+async def test_a_loader_made_on_one_loop_is_used_in_the_next() -> None:
+    """Loaders are made per request; each binds the loop it is made on (app.aio)."""
+
+    async def batch(keys: list[int]) -> list[int]:
+        return [key + 1 for key in keys]
+
+    def in_new_loop() -> int:
+        async def main() -> int:
+            value: int = await _Loader(batch).load(1)
+            return value
+
+        return asyncio.run(main())
+
+    assert await asyncio.to_thread(in_new_loop) == 2
+    assert await asyncio.to_thread(in_new_loop) == 2
+    assert await _Loader(batch).load(41) == 42
