@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 from app.db import Database
 from app.errors import AppError
 from app.http import GraphQLEndpoint
-from app.logging_setup import lean_records
+from app.logging_setup import lean_records, write_at_once
 from app.migrate import head_revision
 from app.playground import Playground, PlaygroundUnavailable
 from app.schema import build_schema
@@ -131,6 +131,7 @@ def create_app(settings: Settings) -> Starlette:
                 tune_gc()
             yield
         finally:
+            write_at_once()
             await database.disconnect()
 
     async def healthz(_: Request) -> Response:

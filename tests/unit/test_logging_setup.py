@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 SCRIPT = """
 import logging, sys
@@ -194,3 +195,58 @@ def test_the_request_line_goes_through_logging_when_anything_else_would_see_it()
     assert seen.pop("plain") is True
     assert seen == dict.fromkeys(seen, False)
     assert len(seen) == 9
+
+
+BUFFER_SCRIPT = """
+import logging, os, sys, time
+from app.logging_setup import ServiceHandler, configure_logging, write_at_once
+configure_logging("text")
+handler = logging.getLogger().handlers[0]
+path = sys.argv[1]
+handler.setStream(open(path, "w"))
+log = logging.getLogger("slotgraph.http")
+
+def written():
+    with open(path) as f:
+        return f.read().splitlines()
+
+seen = {}
+log.info("first")
+log.info("second")
+seen["at once"] = written()
+time.sleep(ServiceHandler.FLUSH_S * 4)
+seen["after a while"] = written()
+log.info("third")
+log.warning("trouble")
+seen["with a warning"] = written()
+for i in range(ServiceHandler.BUFFER_CHARS // 20):
+    log.info("%020d", i)
+seen["many"] = len(written()) > 4
+pid = os.fork()
+if pid == 0:
+    log.info("from the child")
+    time.sleep(ServiceHandler.FLUSH_S * 4)
+    os._exit(0 if "INFO slotgraph.http: from the child" in written() else 1)
+seen["child"] = os.waitpid(pid, 0)[1]
+log.info("waiting")
+write_at_once()  # the service shuts down
+seen["at shutdown"] = written()[-1]
+log.info("last")
+seen["after shutdown"] = written()[-1]
+print(seen)
+"""
+
+
+def test_lines_are_written_in_batches_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "service.log"
+    seen = ast.literal_eval(_child(BUFFER_SCRIPT, str(path)).stdout.strip())
+    info = "INFO slotgraph.http: "
+    assert seen["at once"] == []  # waiting for the flusher
+    assert seen["after a while"] == [info + "first", info + "second"]
+    # A warning is written at once, after what waited before it.
+    assert seen["with a warning"][-2:] == [info + "third", "WARNING slotgraph.http: trouble"]
+    assert seen["many"] is True  # a full buffer is written without waiting
+    assert seen["child"] == 0  # a forked child's lines are written too
+    # From the service's shutdown on, every line is written at once.
+    assert seen["at shutdown"] == info + "waiting"
+    assert seen["after shutdown"] == info + "last"
