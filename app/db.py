@@ -784,6 +784,10 @@ class RequestSession:
             running.cancel()
 
     async def close(self) -> None:
+        if self._connection is None and not self._lock.locked():
+            # Nothing taken and nothing in flight (a statement in flight holds the lock).
+            self._closed = True
+            return
         async with self._lock:
             self._closed = True
             connection, self._connection = self._connection, None

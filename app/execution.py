@@ -78,6 +78,7 @@ from graphql import (
     DocumentNode,
     Executor,
     FieldNode,
+    FragmentDefinitionNode,
     GraphQLEnumType,
     GraphQLError,
     GraphQLField,
@@ -94,11 +95,13 @@ from graphql import (
     Node,
     ObjectValueNode,
     OperationDefinitionNode,
+    OperationType,
     TypeNameMetaFieldDef,
     ValueNode,
     VariableNode,
     Visitor,
     default_field_resolver,
+    default_type_resolver,
     is_abstract_type,
     is_leaf_type,
     is_list_type,
@@ -111,9 +114,10 @@ from graphql.execution.collect_fields import (
     FieldDetailsList,
     FragmentDetails,
     GroupedFieldSet,
+    collect_fields,
 )
 from graphql.execution.executor import CollectedErrors, collect_iterator_awaitables, to_nodes
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from graphql.pyutils.undefined import UndefinedType
 from graphql.type.scalars import (
@@ -870,6 +874,12 @@ _SHARED_COMPLETERS: dict[
 ] = {}
 _SHARED_COMPLETERS_SIZE = 8192
 
+# The root fields of static queries, collected once, and their plan when it holds nothing of
+# one request (see FastExecutor.execute_operation), by operation identity; each entry keeps
+# the operation, schema and field resolver it was made for. Bounded: cleared when full.
+_ROOTS: dict[int, tuple[OperationDefinitionNode, GraphQLSchema, Any, Any]] = {}
+_ROOTS_SIZE = 1024
+
 # Whether an operation's fields collect alike in every request, by operation identity.
 _STATIC_OPERATIONS: dict[int, tuple[OperationDefinitionNode, bool]] = {}
 _STATIC_OPERATIONS_SIZE = 1024
@@ -1078,6 +1088,69 @@ def _retrieve(holes: list[_Hole]) -> None:
 _STRING_LIST_MIN = 8
 
 
+def _string_lists(raw: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """The long lists of strings among raw variable values (see `FastExecutor.build`)."""
+    taken: dict[str, list[str]] = {}
+    if raw:
+        for name, value in raw.items():
+            if (
+                type(value) is list
+                and len(value) >= _STRING_LIST_MIN
+                and all(type(item) is str for item in value)
+            ):
+                taken[name] = value
+    return taken
+
+
+def _put_back(variables: Any, taken: Mapping[str, list[str]]) -> bool:
+    """Put the lists of strings `taken` out before coercion back into the coerced
+    `variables` (graphql-core's VariableValues), when each declared one is a list of
+    built-in IDs or Strings; False (and nothing changed) when one is not."""
+    sources, coerced = variables
+    # A variable the operation does not declare is ignored, as graphql-core ignores it.
+    declared = {name: value for name, value in taken.items() if name in sources}
+    if not all(_string_list_type(sources[name].signature.type) for name in declared):
+        return False
+    for name, value in declared.items():
+        sources[name] = sources[name]._replace(value=value)
+        coerced[name] = list(value)
+    return True
+
+
+# What a document's operation needs to execute, by the document's identity and the
+# operation name (see FastExecutor.ready): the operation, the fragment definitions and
+# graphql-core's fragment details; None when `build` must find them. Bounded.
+_Parts = tuple[
+    OperationDefinitionNode, dict[str, FragmentDefinitionNode], dict[str, FragmentDetails]
+]
+_OPERATIONS: dict[tuple[int, str | None], tuple[DocumentNode, _Parts | None]] = {}
+_OPERATIONS_SIZE = 1024
+
+
+def _find_operation(document: DocumentNode, operation_name: str | None) -> _Parts | None:
+    """What `Executor.build` finds in a document for an operation name; None when the
+    operation is missing or ambiguous, or a fragment declares variables of its own."""
+    operation: OperationDefinitionNode | None = None
+    fragment_definitions: dict[str, FragmentDefinitionNode] = {}
+    fragments: dict[str, FragmentDetails] = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            if operation_name is None:
+                if operation is not None:
+                    return None
+                operation = definition
+            elif definition.name and definition.name.value == operation_name:
+                operation = definition
+        elif isinstance(definition, FragmentDefinitionNode):
+            if definition.variable_definitions:
+                return None
+            fragment_definitions[definition.name.value] = definition
+            fragments[definition.name.value] = FragmentDetails(definition, None)
+    if operation is None:
+        return None
+    return operation, fragment_definitions, fragments
+
+
 def _string_list_type(type_: Any) -> bool:
     """Whether a variable's type is a list of built-in IDs or Strings ([ID!]!, [String],
     ...): for those, a list of `str` coerces to a list of the same strings."""
@@ -1127,30 +1200,64 @@ class FastExecutor(Executor[None]):
                 schema, document, root_value, context_value, values, *args, **kwargs
             )
 
-        taken: dict[str, list[str]] = {}
-        if raw_variable_values:
-            for name, value in raw_variable_values.items():
-                if (
-                    type(value) is list
-                    and len(value) >= _STRING_LIST_MIN
-                    and all(type(item) is str for item in value)
-                ):
-                    taken[name] = value
+        taken = _string_lists(raw_variable_values)
         if not taken:
             return stock(raw_variable_values)
         assert raw_variable_values is not None
         built = stock({**raw_variable_values, **{name: [] for name in taken}})
-        if isinstance(built, list):
+        if isinstance(built, list) or not _put_back(built.variable_values, taken):
             return stock(raw_variable_values)  # errors: those of the raw values are reported
-        sources, coerced = built.variable_values
-        # A variable the operation does not declare is ignored, as graphql-core ignores it.
-        declared = {name: value for name, value in taken.items() if name in sources}
-        if not all(_string_list_type(sources[name].signature.type) for name in declared):
-            return stock(raw_variable_values)
-        for name, value in declared.items():
-            sources[name] = sources[name]._replace(value=value)
-            coerced[name] = list(value)
         return built
+
+    @classmethod
+    def ready(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        context_value: Any,
+        raw_variable_values: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> list[GraphQLError] | Executor[Any]:
+        """`build` for a request of a cached, valid document (`DocumentCache.ready`): the
+        operation and fragments are found once per document and operation name, not in
+        every request, and graphql-core's schema check (done at start-up) is skipped. The
+        variables are coerced as `build` coerces them. Anything unusual (no such operation,
+        fragments with variables of their own, variables that do not coerce) is `build`'s."""
+        found = _OPERATIONS.get((id(document), operation_name))
+        if found is None or found[0] is not document:
+            found = (document, _find_operation(document, operation_name))
+            if len(_OPERATIONS) >= _OPERATIONS_SIZE:
+                _OPERATIONS.clear()
+            _OPERATIONS[(id(document), operation_name)] = found
+        parts = found[1]
+        if parts is None:
+            return cls.build(
+                schema, document, None, context_value, raw_variable_values, operation_name
+            )
+        operation, fragment_definitions, fragments = parts
+        raw = raw_variable_values or {}
+        taken = _string_lists(raw)
+        variables = get_variable_values(
+            schema,
+            operation.variable_definitions or (),
+            {**raw, **{name: [] for name in taken}} if taken else raw,
+        )
+        if isinstance(variables, list) or (taken and not _put_back(variables, taken)):
+            return cls.build(
+                schema, document, None, context_value, raw_variable_values, operation_name
+            )
+        return cls(
+            schema,
+            fragment_definitions,
+            fragments,
+            None,
+            context_value,
+            operation,
+            variables,
+            default_field_resolver,
+            default_type_resolver,
+            default_field_resolver,
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -1188,6 +1295,96 @@ class FastExecutor(Executor[None]):
         self._result_completers: dict[
             tuple[int, int], tuple[GraphQLOutputType, FieldDetailsList, Complete | None]
         ] = {}
+
+    def execute_operation(self, serially: bool | None = None) -> AwaitableOrValue[Any]:
+        """graphql-core's `execute_operation`, with the root fields of a query whose fields
+        collect alike in every request (see `_static_operation`) collected once per
+        operation, and their plan made once when it holds nothing of one request (pure and
+        resolver fields only; see `_root_of`). Mutations, an abort signal, hooks and
+        anything else take graphql-core's own."""
+        operation = self.operation
+        if (
+            serially is not None
+            or not self._static
+            or self.abort_signal is not None
+            or self.hooks is not None
+            or operation.operation is not OperationType.QUERY
+        ):
+            return super().execute_operation(serially)
+        root = self._root_of(operation)
+        if root is None:
+            return super().execute_operation(serially)
+        root_type, grouped_field_set, plan, shared = root
+        if shared:
+            self._plans[id(grouped_field_set)] = (root_type, grouped_field_set, plan)
+        # From here on as graphql-core's execute_operation, for a query without incremental
+        # delivery, abort signal or hooks.
+        try:
+            result = self.execute_fields(root_type, self.root_value, None, grouped_field_set, None)
+            if self.is_awaitable(result):
+
+                async def await_result() -> Any:
+                    try:
+                        data = await result
+                    except GraphQLError as error:
+                        self.collected_errors.add(error, None)
+                        return self.build_response(None)
+                    except Exception:
+                        await self.cancel_incremental_work()
+                        self.run_async_work_finished_hook()
+                        raise
+                    return self.build_response(data)
+
+                return await_result()
+            data = cast(dict[str, Any], result)
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self.finish(self.build_response(None))
+        return self.finish(self.build_response(data))
+
+    def _root_of(
+        self, operation: OperationDefinitionNode
+    ) -> tuple[GraphQLObjectType, GroupedFieldSet, _Plan | None, bool] | None:
+        """The root type, collected root fields and plan of a static query, and whether
+        the plan is shared by the operation's requests (else it is this request's own),
+        from `_ROOTS` or made now. None when graphql-core must collect them (no root type,
+        a failure)."""
+        known = _ROOTS.get(id(operation))
+        if (
+            known is not None
+            and known[0] is operation
+            and known[1] is self.schema
+            and known[2] is self.field_resolver
+        ):
+            shared_root: tuple[GraphQLObjectType, GroupedFieldSet, _Plan | None, bool] = known[3]
+            return shared_root
+        root_type = self.schema.get_root_type(operation.operation)
+        if root_type is None:
+            return None
+        try:
+            grouped_field_set, defer_usages, _ = collect_fields(
+                self.schema,
+                self.fragments,
+                self.variable_values,
+                root_type,
+                operation,
+                self.hide_suggestions,
+            )
+        except Exception:  # a RecursionError among them: graphql-core reports it
+            return None
+        if defer_usages:
+            return None
+        plan = self._plan(root_type, grouped_field_set)
+        shared = plan is None or all(
+            mixed is None and loader is None for _, _, _, mixed, loader in plan
+        )
+        # A plan of this request's own (its mixed and loader fields hold this executor) is
+        # not kept: it would keep the request alive.
+        root = (root_type, grouped_field_set, plan if shared else None, shared)
+        if len(_ROOTS) >= _ROOTS_SIZE:
+            _ROOTS.clear()
+        _ROOTS[id(operation)] = (operation, self.schema, self.field_resolver, root)
+        return root
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
         response = super().build_response(data)

@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import partial
 from inspect import isawaitable
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from ariadne import graphql
 from ariadne.graphql import handle_graphql_errors, handle_query_result
-from graphql import GraphQLError, GraphQLSchema, execute
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -60,6 +60,8 @@ _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,127}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 DEADLINE_TICK_S = 0.05
+# Set in a request's ASGI scope once the POST lane starts sending its answer.
+ANSWERING = "slotgraph.answering"
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -223,21 +225,29 @@ class GraphQLEndpoint:
             # The first of repeated headers wins, as in Starlette's Headers.
             headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
-        async def chunks() -> AsyncIterator[bytes]:
+        async def read(limit: int) -> bytes | None:
+            # The body, or None past `limit` bytes; a plain coroutine, not an async
+            # generator (which asyncio registers and tracks for each request).
+            chunks: list[bytes] = []
+            size = 0
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     raise _Disconnected
-                body: bytes = message.get("body", b"")
-                if body:
-                    yield body
+                chunk: bytes = message.get("body", b"")
+                if chunk:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > limit:
+                        return None
                 if not message.get("more_body", False):
-                    return
+                    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
         try:
-            answer = await self._post(headers, chunks())
+            answer = await self._post(headers, read)
         except _Disconnected:
             return  # nobody to answer
+        scope[ANSWERING] = True
         await answer.send(send)
 
     async def _handle(self, request: Request) -> Answer:
@@ -265,7 +275,16 @@ class GraphQLEndpoint:
                 "documents as a POST with Content-Type: application/json.",
                 400,
             )
-        return await self._post(request.headers, request.stream())
+
+        async def read(limit: int) -> bytes | None:
+            body = bytearray()
+            async for chunk in request.stream():
+                body.extend(chunk)
+                if len(body) > limit:
+                    return None
+            return bytes(body)
+
+        return await self._post(request.headers, read)
 
     async def _get_query(self, request: Request) -> Answer:
         params = request.query_params
@@ -282,7 +301,11 @@ class GraphQLEndpoint:
                 return _envelope("The `variables` parameter is not valid JSON.", 400)
         return await self._execute(request.headers, data, queries_only=True)
 
-    async def _post(self, headers: Mapping[str, str], chunks: AsyncIterator[bytes]) -> Answer:
+    async def _post(
+        self, headers: Mapping[str, str], read: Callable[[int], Awaitable[bytes | None]]
+    ) -> Answer:
+        """A POST's checks and answer; `read(limit)` gives the body, or None when it is
+        longer than `limit` bytes."""
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             return _envelope(
@@ -294,11 +317,9 @@ class GraphQLEndpoint:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return _envelope(too_large, 413)
-        body = bytearray()
-        async for chunk in chunks:
-            body.extend(chunk)
-            if len(body) > limit:
-                return _envelope(too_large, 413)
+        body = await read(limit)
+        if body is None:
+            return _envelope(too_large, 413)
         try:
             # orjson refuses nesting deeper than 1024 levels with the same error, so a deeply
             # nested body is a 400 here, never a recursion error later.
@@ -377,13 +398,16 @@ class GraphQLEndpoint:
             )
             return result
         try:
-            outcome = execute(
-                self.schema,
-                document,
-                context_value=context,
-                variable_values=data.get("variables"),
-                operation_name=data.get("operationName"),
-                executor_class=FastExecutor,
+            # What graphql-core's `execute` does, without its two wrappers (the schema has
+            # no @defer or @stream, so the result is one payload): build the executor, or
+            # answer with the request errors (variables that do not coerce).
+            built = FastExecutor.ready(
+                self.schema, document, context, data.get("variables"), data.get("operationName")
+            )
+            outcome = (
+                ExecutionResult(None, built)
+                if isinstance(built, list)
+                else built.execute_operation()
             )
             if isawaitable(outcome):
                 outcome = await outcome
@@ -411,13 +435,15 @@ class GraphQLEndpoint:
             # The key lookup is inside the request timeout too: a slow database cannot hold a
             # request longer than any other statement could.
             with self.deadlines.limit(timeout_s) as deadline:
-                try:
-                    caller = await self.authenticator.authenticate(
-                        headers.get("authorization"),
-                        lambda key_id: apikeys.lookup(session, key_id),
-                    )
-                except (Unauthorized, ServiceUnavailable) as error:
-                    return self._refused(error, request_id, data, session.statements, started)
+                authorization = headers.get("authorization")
+                caller = self.authenticator.cached(authorization)
+                if caller is None:
+                    try:
+                        caller = await self.authenticator.authenticate(
+                            authorization, lambda key_id: apikeys.lookup(session, key_id)
+                        )
+                    except (Unauthorized, ServiceUnavailable) as error:
+                        return self._refused(error, request_id, data, session.statements, started)
                 context = RequestContext(
                     settings=self.settings, session=session, request_id=request_id, caller=caller
                 )

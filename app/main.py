@@ -15,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from app.db import Database
 from app.errors import AppError
-from app.http import GraphQLEndpoint
+from app.http import ANSWERING, GraphQLEndpoint
 from app.logging_setup import lean_records, write_at_once
 from app.migrate import head_revision
 from app.playground import Playground, PlaygroundUnavailable
@@ -92,19 +92,13 @@ class App(Starlette):
             and get_route_path(scope) == "/graphql"
         ):
             scope["app"] = self
-            started = False
-
-            async def tracked(message: Message) -> None:
-                nonlocal started
-                started = True
-                await send(message)
-
             try:
-                await lane(scope, receive, tracked)
+                await lane(scope, receive, send)
             except Exception:
                 # What Starlette's ServerErrorMiddleware does: a 500 if nothing was sent yet,
-                # and the error goes on to the server, which logs it.
-                if not started:
+                # and the error goes on to the server, which logs it. The lane marks the
+                # scope as it starts answering (no wrapper around every `send`).
+                if not scope.get(ANSWERING):
                     await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
                 raise
             return

@@ -139,3 +139,39 @@ async def test_queries_only_over_get(
     assert await answer(client, params, "GET") == (200, {"data": {"__typename": "Query"}})
     assert await answer(client, params, "GET") == (200, {"data": {"__typename": "Query"}})
     assert len(full_path) == 1
+
+
+ROOTS = (
+    "query Roots($with: Boolean!) { __typename "
+    "a: resourceSlotTypes(first: 1) { count } "
+    "b: resourceSlotTypes(first: 2) @include(if: $with) { count } }"
+)
+
+
+async def test_root_fields_are_collected_once_only_when_no_variable_decides_them(
+    client: httpx.AsyncClient,
+) -> None:
+    """A static query's root fields and plan are kept per operation (FastExecutor's
+    `execute_operation`); a root field included by a variable is collected per request."""
+    from app.execution import _ROOTS
+
+    static = "query Static { __typename a: resourceSlotTypes(first: 1) { count } }"
+    for _ in range(3):
+        status, body = await answer(client, {"query": static})
+        assert status == 200
+        assert body == {"data": {"__typename": "Query", "a": {"count": 14}}}
+
+    def kept_for(name: str) -> list[Any]:
+        return [e for e in _ROOTS.values() if e[0].name is not None and e[0].name.value == name]
+
+    kept = kept_for("Static")
+    assert len(kept) == 1
+    assert list(kept[0][3][1]) == ["__typename", "a"]  # the collected root fields
+    for include in (True, False, True):
+        status, body = await answer(client, {"query": ROOTS, "variables": {"with": include}})
+        assert status == 200
+        expected: dict[str, Any] = {"__typename": "Query", "a": {"count": 14}}
+        if include:
+            expected["b"] = {"count": 14}
+        assert body == {"data": expected}
+    assert not kept_for("Roots")

@@ -1,5 +1,6 @@
-"""FastExecutor.build takes long lists of strings for list-of-ID/String variables as they
-are: the coerced values (and errors) are graphql-core's for every kind of variable."""
+"""FastExecutor.build (and .ready, for cached documents) takes long lists of strings for
+list-of-ID/String variables as they are: the coerced values (and errors) are graphql-core's
+for every kind of variable."""
 
 from __future__ import annotations
 
@@ -47,9 +48,61 @@ CASES = [
 ]
 
 
+def _ready(variables: str, values: dict[str, Any]) -> Any:
+    document = parse(f"query Q({variables}) {{ __typename }}")
+    built = FastExecutor.ready(SCHEMA, document, None, values, None)
+    if isinstance(built, list):
+        return [error.message for error in built]
+    sources, coerced = built.variable_values
+    return {name: source.value for name, source in sources.items()}, coerced
+
+
 @pytest.mark.parametrize(("variables", "values"), CASES)
 def test_the_coerced_variables_are_graphql_cores(variables: str, values: dict[str, Any]) -> None:
-    assert _built(FastExecutor, variables, values) == _built(Executor, variables, values)
+    expected = _built(Executor, variables, values)
+    assert _built(FastExecutor, variables, values) == expected
+    assert _ready(variables, values) == expected  # a cached document's executor alike
+
+
+DOCUMENT = parse(
+    "query A { __typename ...F } query B($n: Int) { agentsV2(first: $n) { count } } "
+    "fragment F on Query { __typename }"
+)
+
+
+@pytest.mark.parametrize(
+    ("operation_name", "values"),
+    [
+        ("A", {}),
+        ("B", {"n": 3}),
+        ("B", {"n": "three"}),  # does not coerce: the errors are build's
+        ("C", {}),  # unknown: build's error
+        (None, {}),  # ambiguous: build's error
+    ],
+)
+def test_a_ready_executor_is_the_one_build_makes(
+    operation_name: str | None, values: dict[str, Any]
+) -> None:
+    def made(executor: Any) -> Any:
+        if isinstance(executor, list):
+            return [error.message for error in executor]
+        return (
+            executor.operation,
+            executor.fragment_definitions,
+            {name: details.definition for name, details in executor.fragments.items()},
+            executor.variable_values,
+            executor.root_value,
+            executor.context_value,
+            executor.field_resolver,
+            executor.type_resolver,
+        )
+
+    context = object()
+    expected = made(FastExecutor.build(SCHEMA, DOCUMENT, None, context, values, operation_name))
+    for _ in range(2):  # found once, then from the cache
+        assert (
+            made(FastExecutor.ready(SCHEMA, DOCUMENT, context, values, operation_name)) == expected
+        )
 
 
 def test_a_long_list_of_ids_is_not_coerced_item_by_item(monkeypatch: pytest.MonkeyPatch) -> None:
