@@ -45,7 +45,7 @@ from app.errors import (
 )
 from app.execution import FastExecutor
 from app.limits import QueryLimits
-from app.logging_setup import ServiceHandler
+from app.logging_setup import Line, ServiceHandler
 from app.playground import Playground
 from app.settings import Settings
 
@@ -188,7 +188,7 @@ def log_request(
     if direct is not None:
         handler, formatter = direct
         handler.write_line(
-            formatter, logging.INFO, log.name, _REQUEST_LINE, args, "graphql request", fields
+            formatter, Line(logging.INFO, log.name, _REQUEST_LINE, args, "graphql request", fields)
         )
         return
     log.info(_REQUEST_LINE, *args, extra={"event": "graphql request", "fields": fields})

@@ -14,7 +14,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import orjson
 
@@ -23,23 +23,26 @@ from app.settings import LogFormat
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
+class Line(NamedTuple):
+    """A line written without a LogRecord (see `ServiceHandler.write_line`): what the
+    record would have held."""
+
+    level: int
+    name: str
+    message: str  # with %-style `args`, as a record's message
+    args: tuple[Any, ...]
+    event: str  # the JSON form's `message`
+    fields: Mapping[str, Any]
+
+
 class TextFormatter(logging.Formatter):
     """TEXT_FORMAT, and the same text for a line written without a record (`line`)."""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
-    def line(
-        self,
-        created: float,
-        level: int,
-        name: str,
-        message: str,
-        args: tuple[Any, ...],
-        event: str,
-        fields: Mapping[str, Any],
-    ) -> str:
-        return f"{logging.getLevelName(level)} {name}: {message % args}"
+    def line(self, created: float, line: Line) -> str:
+        return f"{logging.getLevelName(line.level)} {line.name}: {line.message % line.args}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -70,24 +73,15 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
 
-    def line(
-        self,
-        created: float,
-        level: int,
-        name: str,
-        message: str,
-        args: tuple[Any, ...],
-        event: str,
-        fields: Mapping[str, Any],
-    ) -> str:
+    def line(self, created: float, line: Line) -> str:
         # The milliseconds as LogRecord computes them from its `created`.
         entry: dict[str, Any] = {
             "time": self._time(created, (created - int(created)) * 1000),
-            "level": logging.getLevelName(level).lower(),
-            "logger": name,
-            "message": event,
+            "level": logging.getLevelName(line.level).lower(),
+            "logger": line.name,
+            "message": line.event,
         }
-        entry.update(fields)
+        entry.update(line.fields)
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -153,23 +147,14 @@ class ServiceHandler(logging.StreamHandler[TextIO]):
         except Exception:
             self.handleError(record)
 
-    def write_line(
-        self,
-        formatter: LineFormatter,
-        level: int,
-        name: str,
-        message: str,
-        args: tuple[Any, ...],
-        event: str,
-        fields: Mapping[str, Any],
-    ) -> None:
+    def write_line(self, formatter: LineFormatter, line: Line) -> None:
         created = time.time()
         try:
-            line = formatter.line(created, level, name, message, args, event, fields)
-            self._add(line + self.terminator, level >= logging.WARNING)
+            text = formatter.line(created, line)
+            self._add(text + self.terminator, line.level >= logging.WARNING)
         except Exception:
             # As StreamHandler.emit does: a failed write is reported, never raised.
-            record = logging.LogRecord(name, level, "", 0, message, args, None)
+            record = logging.LogRecord(line.name, line.level, "", 0, line.message, line.args, None)
             self.handleError(record)
 
     def _add(self, line: str, now: bool) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -86,11 +88,7 @@ async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
         with deadlines.limit(10):
             await asyncio.sleep(5)
 
-    task = asyncio.create_task(request())
-    await asyncio.sleep(0.01)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await _cancelled_after(request(), 0.01)
     # Cancelled from elsewhere after its deadline passed too: still a cancellation.
 
     async def late() -> None:
@@ -101,8 +99,13 @@ async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
                 await asyncio.sleep(0.05)  # the outer cancel arrives meanwhile
                 raise
 
-    task = asyncio.create_task(late())
-    await asyncio.sleep(0.03)
+    await _cancelled_after(late(), 0.03)
+
+
+async def _cancelled_after(work: Coroutine[Any, Any, None], seconds: float) -> None:
+    """Runs `work` as a task, cancels it after `seconds`: it must end cancelled."""
+    task = asyncio.create_task(work)
+    await asyncio.sleep(seconds)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

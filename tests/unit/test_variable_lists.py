@@ -20,13 +20,17 @@ coerce_module = importlib.import_module("graphql.utilities.coerce_input_value")
 TEN = [f"v{i}" for i in range(10)]
 
 
-def _built(executor: type[Executor[Any]], variables: str, values: dict[str, Any]) -> Any:
-    document = parse(f"query Q({variables}) {{ __typename }}")
-    built = executor.build(SCHEMA, document, None, None, values)
+def _coerced(built: Any) -> Any:
+    """The errors' messages, or the variables' sources and coerced values."""
     if isinstance(built, list):
         return [error.message for error in built]
     sources, coerced = built.variable_values
     return {name: source.value for name, source in sources.items()}, coerced
+
+
+def _built(executor: type[Executor[Any]], variables: str, values: dict[str, Any]) -> Any:
+    document = parse(f"query Q({variables}) {{ __typename }}")
+    return _coerced(executor.build(SCHEMA, document, None, None, values))
 
 
 CASES = [
@@ -50,11 +54,7 @@ CASES = [
 
 def _ready(variables: str, values: dict[str, Any]) -> Any:
     document = parse(f"query Q({variables}) {{ __typename }}")
-    built = FastExecutor.ready(SCHEMA, document, None, values, None)
-    if isinstance(built, list):
-        return [error.message for error in built]
-    sources, coerced = built.variable_values
-    return {name: source.value for name, source in sources.items()}, coerced
+    return _coerced(FastExecutor.ready(SCHEMA, document, None, values, None))
 
 
 @pytest.mark.parametrize(("variables", "values"), CASES)
