@@ -60,6 +60,7 @@ _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,127}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 DEADLINE_TICK_S = 0.05
+MIN_DEADLINE_TICK_S = 0.001
 # Set in a request's ASGI scope once the POST lane starts sending its answer.
 ANSWERING = "slotgraph.answering"
 
@@ -210,8 +211,10 @@ class GraphQLEndpoint:
             max_tokens=settings.max_tokens, limits=QueryLimits.from_settings(settings)
         )
         self.authenticator = Authenticator(settings.auth_cache_seconds)
-        # A request runs at most a twentieth of its timeout (and 50 ms) past it.
-        self.deadlines = Deadlines(min(DEADLINE_TICK_S, settings.request_timeout_ms / 1000 / 20))
+        # A request runs at most a twentieth of its timeout (at most 50 ms, at least 1 ms)
+        # past it.
+        tick = min(DEADLINE_TICK_S, settings.request_timeout_ms / 1000 / 20)
+        self.deadlines = Deadlines(max(MIN_DEADLINE_TICK_S, tick))
 
     async def handle(self, request: Request) -> Response:
         return (await self._handle(request)).response()

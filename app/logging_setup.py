@@ -86,7 +86,7 @@ class JsonFormatter(logging.Formatter):
 
 
 LineFormatter = TextFormatter | JsonFormatter
-StreamHandler_flush = logging.StreamHandler.flush
+_stream_flush = logging.StreamHandler.flush
 # Every ServiceHandler, so a forked child can restart their flushers.
 _HANDLERS: weakref.WeakSet[ServiceHandler] = weakref.WeakSet()
 
@@ -182,7 +182,7 @@ class ServiceHandler(logging.StreamHandler[TextIO]):
             self._pending.clear()
             self._pending_chars = 0
             self.stream.write(text)
-        StreamHandler_flush(self)
+        _stream_flush(self)
 
     def flush(self) -> None:
         self.acquire()
