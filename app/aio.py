@@ -104,7 +104,10 @@ class Deadlines:
         now = loop.time()
         # Another loop's limits (tests run one loop after another) are that loop's timer's.
         for deadline in [d for d in self._pending if d.when <= now and not d._expired]:
-            if deadline.task.get_loop() is loop and not deadline.task.done():
+            if deadline.task.done():
+                # Its block was left without the exit (a task destroyed while suspended).
+                self._pending.discard(deadline)
+            elif deadline.task.get_loop() is loop:
                 deadline._expire()
         if any(d.task.get_loop() is loop for d in self._pending):
             self._timer = (loop, loop.call_later(self.tick, self._check, loop))

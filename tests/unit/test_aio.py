@@ -142,3 +142,16 @@ def test_deadlines_work_in_one_loop_after_another() -> None:
 
     assert asyncio.run(main())
     assert asyncio.run(main())  # the first loop's timer is gone with it
+
+
+async def test_a_deadline_left_behind_by_a_finished_task_is_dropped() -> None:
+    deadlines = Deadlines(tick=0.005)
+
+    async def careless() -> None:
+        deadlines.limit(0.01)  # never entered, so never left
+
+    await asyncio.create_task(careless())
+    assert len(deadlines._pending) == 1
+    await asyncio.sleep(0.05)
+    assert not deadlines._pending
+    assert deadlines._timer is None  # and the timer stops with it
