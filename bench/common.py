@@ -341,13 +341,14 @@ def start_server(
     port: int,
     launcher: str,
     ready_path: str = "/readyz",
+    cwd: Path = PROJECT_ROOT,
 ) -> Iterator[Server]:
     with log_path.open("wb") as log:
         # Its own session: a Ctrl-C reaches only this process, which then stops the server in
         # order, before the database goes away; and the session can be killed as a whole.
         process = subprocess.Popen(
             list(command),
-            cwd=PROJECT_ROOT,
+            cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=log,
