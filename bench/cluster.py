@@ -318,6 +318,19 @@ def dataset_key(agents: int, kernels: int, seed: int, revision: str) -> str:
     return f"a{agents}-k{kernels}-s{seed}-r{revision}-g{VERSION}"
 
 
+def built_dataset_url(agents: int, kernels: int, seed: int) -> str | None:
+    """The database URL of a data set `make bench` built on the server BENCH_DATABASE_URL
+    names, for the benchmarks that run on it without building it; None without that
+    variable."""
+    from app.db import with_database
+
+    server = os.environ.get("BENCH_DATABASE_URL")
+    if not server:
+        return None
+    key = dataset_key(agents, kernels, seed, head_revision())
+    return with_database(server, "slotgraph_bench_" + key.replace("-", "_"))
+
+
 async def _ensure_database(server_url: str, name: str) -> bool:
     """Create the database unless it exists; True when it was created."""
     async with connected(server_url) as connection:

@@ -35,7 +35,6 @@ from typing import Any
 import orjson
 import uvloop
 
-from app.migrate import head_revision
 from app.settings import Settings
 from bench import floor
 from bench.cluster import (
@@ -48,7 +47,7 @@ from bench.cluster import (
     _agents_query,
     _keys,
     _running_query,
-    dataset_key,
+    built_dataset_url,
     node_ids,
 )
 from bench.common import BENCH_USER, BenchError
@@ -247,16 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
     if args.database_url is None:
-        from app.db import with_database
-
-        server = os.environ.get("BENCH_DATABASE_URL")
-        if not server:
+        args.database_url = built_dataset_url(args.agents, args.kernels, args.seed)
+        if args.database_url is None:
             print("set BENCH_DATABASE_URL (as for make bench) or --database-url", file=sys.stderr)
             return 2
-        name = "slotgraph_bench_" + dataset_key(
-            args.agents, args.kernels, args.seed, head_revision()
-        ).replace("-", "_")
-        args.database_url = with_database(server, name)
     return uvloop.run(main_async(args))
 
 

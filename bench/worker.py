@@ -33,7 +33,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from app.migrate import head_revision
 from app.settings import PROJECT_ROOT
 from bench.cluster import (
     AGENT_INFO_FIELDS,
@@ -41,7 +40,7 @@ from bench.cluster import (
     SLOT_LIST_QUERY,
     _agents_query,
     _running_query,
-    dataset_key,
+    built_dataset_url,
 )
 from bench.common import (
     HOST,
@@ -178,16 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     url = args.database_url
     if url is None:
-        from app.db import with_database
-
-        server = os.environ.get("BENCH_DATABASE_URL")
-        if not server:
+        url = built_dataset_url(args.agents, args.kernels, args.seed)
+        if url is None:
             print("set BENCH_DATABASE_URL (as for make bench) or --database-url", file=sys.stderr)
             return 2
-        name = "slotgraph_bench_" + dataset_key(
-            args.agents, args.kernels, args.seed, head_revision()
-        ).replace("-", "_")
-        url = with_database(server, name)
     from app import apikeys
 
     issued = asyncio.run(
