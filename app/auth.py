@@ -161,22 +161,27 @@ class Authenticator:
             key_id, secret = parse_authorization(header)
         except Unauthorized:
             return None
-        cached = self._cache.get(hash_secret(key_id, secret))
-        if cached is not None and time.monotonic() < cached[1]:
-            return cached[0]
+        return self._hit(hash_secret(key_id, secret), time.monotonic())
+
+    def _hit(self, digest: str, now: float) -> Caller | None:
+        """The cached caller of a key's digest, unless missing or expired (then dropped)."""
+        cached = self._cache.get(digest)
+        if cached is None:
+            return None
+        caller, expires = cached
+        if now < expires:
+            return caller
+        del self._cache[digest]
         return None
 
     async def authenticate(self, header: str | None, lookup: Lookup) -> Caller:
         key_id, secret = parse_authorization(header)
         # Keyed by the hash, so the cache holds no secret either.
         digest = hash_secret(key_id, secret)
-        cached = self._cache.get(digest)
         now = time.monotonic()
-        if cached is not None:
-            caller, expires = cached
-            if now < expires:
-                return caller
-            del self._cache[digest]
+        hit = self._hit(digest, now)
+        if hit is not None:
+            return hit
         stored = await lookup(key_id)
         expected = stored.secret_hash if stored is not None else _NO_HASH
         matches = hmac.compare_digest(digest, expected)
