@@ -40,12 +40,26 @@ def array_of(type_: Any, values: Sequence[Any], name: str | None = None) -> Colu
     return sa.cast(sa.bindparam(name, list(values), type_=ARRAY(item)), ARRAY(item))
 
 
+def value_of(type_: Any, value: Any) -> ColumnElement[Any]:
+    """One parameter of `type_`, cast as `array_of` casts its items."""
+    no_nul(value)
+    item = sa.String() if isinstance(type_, sa.String) else type_
+    return sa.cast(sa.bindparam(None, value, type_=item), item)
+
+
 def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> Expression:
-    """`column = ANY(:values)`: one array parameter, whatever the number of values."""
+    """`column = ANY(:values)`: one array parameter, whatever the number of values; one
+    value is `column = :value`, which PostgreSQL (before 17) can answer from an index on
+    (column, sort keys) in the order of the sort keys: `status: {in: [RUNNING]}` ordered by
+    creation time reads ~100 index entries instead of filtering a scan of the time index."""
+    if len(values) == 1:
+        return column == value_of(column.type, values[0])
     return column == sa.any_(array_of(column.type, values))
 
 
 def none_of(column: ColumnElement[Any], values: Sequence[Any]) -> Expression:
+    if len(values) == 1:
+        return column != value_of(column.type, values[0])
     return column != sa.all_(array_of(column.type, values))
 
 

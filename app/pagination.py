@@ -421,7 +421,8 @@ def _answer(
 _KEY = "_pk{}"
 _TOTAL = "_total"
 _OPPOSITE = "_opposite"
-_ORD = "_ord"
+# A constant 1 on every row of a nested page: NULL where the outer join found none.
+_ROW = "_row"
 _PARENT = "_parent"
 # The named parameters of a page statement; every other parameter is the filter's.
 _CURSOR = "_sg_cursor_{}"
@@ -587,7 +588,8 @@ def _statement(
 
     order_by = [t.key.column.desc() if t.descending else t.key.column.asc() for t in scan_terms]
     selected = [*query.columns, *(t.key.column.label(_KEY.format(i)) for i, t in enumerate(terms))]
-    ordinal: list[ColumnElement[Any]] = []
+    if nested:
+        selected.append(sa.literal_column("1").label(_ROW))
     if branches is not None and len(branches) > 1:
         # One index seek per branch, each n+1 rows long, merged and cut to n+1 again.
         parts = []
@@ -605,16 +607,11 @@ def _statement(
             merged.c[_KEY.format(i)].desc() if t.descending else merged.c[_KEY.format(i)].asc()
             for i, t in enumerate(scan_terms)
         ]
-        if nested:
-            # Numbers the rows so the outer query can keep each page's order.
-            ordinal = [sa.func.row_number().over(order_by=merged_order).label(_ORD)]
-        inner = sa.select(merged, *ordinal).order_by(*merged_order).limit(limit)
+        inner = sa.select(merged).order_by(*merged_order).limit(limit)
     else:
         seek = branches[0] if branches else (sa.false() if branches is not None else None)
-        if nested:
-            ordinal = [sa.func.row_number().over(order_by=order_by).label(_ORD)]
         inner = (
-            sa.select(*selected, *ordinal)
+            sa.select(*selected)
             .select_from(query.source)
             .where(*_where(*matching, seek))
             .order_by(*order_by)
@@ -658,10 +655,17 @@ def _statement(
             meta = sa.select(*meta_columns).offset(sa.literal_column("0")).lateral("meta")
             joined = joined.join(meta, sa.true())
             selected_outer.extend(meta.c)
+        # Each page keeps its own order: the parent's, then the page's sort keys, which end
+        # in a unique column. (A row_number() over the page cost PostgreSQL a WindowAgg per
+        # parent: ~15% of a nested lookup's execution.)
+        page_order = [
+            rows.c[_KEY.format(i)].desc() if t.descending else rows.c[_KEY.format(i)].asc()
+            for i, t in enumerate(scan_terms)
+        ]
         statement = (
             sa.select(*selected_outer, rows)
             .select_from(joined.outerjoin(rows, sa.true()))
-            .order_by(driver.c.ord, rows.c[_ORD])
+            .order_by(driver.c.ord, *page_order)
         )
     return statement
 
@@ -734,13 +738,13 @@ def _shaper(
         grouped: list[list[Any]] = [[] for _ in range(groups)]
         heads: list[Any] = [None] * groups
         # Each row's parent and position, the two integers in one call per row.
-        both = fetched.getter((_PARENT, _ORD))
+        both = fetched.getter((_PARENT, _ROW))
         for row in fetched:
-            at, position = both(row)
+            at, present = both(row)
             at -= 1
             if heads[at] is None:
                 heads[at] = row
-            if position is not None:
+            if present is not None:
                 grouped[at].append(row)
         more = [cut(rows_list) for rows_list in grouped]
         kept = [row for rows_list in grouped for row in rows_list]
