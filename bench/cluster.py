@@ -256,6 +256,9 @@ class Comparison:
     cpu_ms_per_request: float
     floor_cpu_ms_per_request: float
     cpu_ratio: float
+    db_cpu_ms_per_request: float
+    floor_db_cpu_ms_per_request: float
+    db_cpu_ratio: float
     errors: int
     floor_errors: int
     rss_before_kib: int
@@ -820,6 +823,7 @@ def combine_runs(runs: Sequence[Run]) -> Run:
     requests = sum(r.requests for r in runs)
     duration = sum(r.duration_s for r in runs)
     cpu_ms = sum(r.cpu_ms_per_request * r.requests for r in runs if r.requests)
+    db_cpu_ms = sum(r.db_cpu_ms_per_request * r.requests for r in runs if r.requests)
     return Run(
         concurrency=runs[0].concurrency,
         requests=requests,
@@ -829,6 +833,7 @@ def combine_runs(runs: Sequence[Run]) -> Run:
         p99_ms=statistics.median(r.p99_ms for r in runs),
         errors=sum(r.errors for r in runs),
         cpu_ms_per_request=cpu_ms / requests if requests else math.nan,
+        db_cpu_ms_per_request=db_cpu_ms / requests if requests else math.nan,
     )
 
 
@@ -903,6 +908,9 @@ def compare(results: Sequence[QueryResult], floor: Sequence[QueryResult]) -> lis
                     cpu_ms_per_request=run.cpu_ms_per_request,
                     floor_cpu_ms_per_request=base_run.cpu_ms_per_request,
                     cpu_ratio=ratio(run.cpu_ms_per_request, base_run.cpu_ms_per_request),
+                    db_cpu_ms_per_request=run.db_cpu_ms_per_request,
+                    floor_db_cpu_ms_per_request=base_run.db_cpu_ms_per_request,
+                    db_cpu_ratio=ratio(run.db_cpu_ms_per_request, base_run.db_cpu_ms_per_request),
                     errors=run.errors,
                     floor_errors=base_run.errors,
                     rss_before_kib=mine.rss_before_kib,
@@ -1088,6 +1096,9 @@ def comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
         "CPU ms/req",
         "floor",
         "ratio",
+        "PostgreSQL CPU ms/req",
+        "floor",
+        "ratio",
         "errors",
         "RSS MiB before → after",
         "floor",
@@ -1111,6 +1122,9 @@ def comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
             _num(row.cpu_ms_per_request),
             _num(row.floor_cpu_ms_per_request),
             _num(row.cpu_ratio),
+            _num(row.db_cpu_ms_per_request),
+            _num(row.floor_db_cpu_ms_per_request),
+            _num(row.db_cpu_ratio),
             f"{row.errors} / {row.floor_errors}",
             f"{mib(row.rss_before_kib)} → {mib(row.rss_after_kib)}",
             f"{mib(row.floor_rss_before_kib)} → {mib(row.floor_rss_after_kib)}",
@@ -1166,9 +1180,11 @@ def render_markdown(report: Report) -> str:
         "Every ratio is slotgraph / floor: below 1 for req/s means slotgraph serves fewer "
         "requests, above 1 for latency and CPU means it takes longer. Both answer with the same "
         "`data` (checked before measuring). CPU is user + system of the server's whole "
-        "process tree (supervisor and workers) over the run, per request; RSS is the tree's, "
-        "before and after the query's runs. slotgraph's statements per request are from its "
-        "log; the floor's are one by construction.",
+        "process tree (supervisor and workers) over the run, per request; PostgreSQL CPU is "
+        "user + system of PostgreSQL's processes on this machine over the same run (the "
+        "statements' cost on the server, which takes its share of the same cores); RSS is "
+        "the tree's, before and after the query's runs. slotgraph's statements per request "
+        "are from its log; the floor's are one by construction.",
         "",
         *comparison_table(report.comparisons),
         "",

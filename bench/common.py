@@ -104,6 +104,9 @@ class Run:
     errors: int
     # User + system CPU of the server's whole process tree during the run, per request.
     cpu_ms_per_request: float = math.nan
+    # User + system CPU of PostgreSQL's processes on this machine during the run, per
+    # request (NaN when none is visible: a database on another host).
+    db_cpu_ms_per_request: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -639,15 +642,35 @@ class HttpxLoad:
         )
 
 
+def postgres_cpu_s() -> float | None:
+    """User + system CPU seconds used so far by PostgreSQL's processes on this machine (the
+    postmaster, its background processes and every connection's backend), or None when
+    there are none: the database runs elsewhere. A backend that ends takes its CPU with
+    it, so this is exact for the long-lived connections of the servers' pools."""
+    total, seen = 0.0, False
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if process.info["name"] == "postgres" and times is not None:
+            total += times.user + times.system
+            seen = True
+    return total if seen else None
+
+
 def measured_run(
     server: Server, load: Load, query: Query, concurrency: int, seconds: int, path: str
 ) -> Run:
-    """One load run with the server tree's CPU per request."""
-    cpu_before = server.cpu_s()
+    """One load run with the server tree's CPU per request, and PostgreSQL's."""
+    cpu_before, db_before = server.cpu_s(), postgres_cpu_s()
     run = load.run(query, concurrency, seconds, path)
-    cpu = server.cpu_s() - cpu_before
-    per_request = cpu * 1000 / run.requests if run.requests else math.nan
-    return dataclasses.replace(run, cpu_ms_per_request=per_request)
+    cpu, db_after = server.cpu_s() - cpu_before, postgres_cpu_s()
+    if not run.requests:
+        return run
+    db = math.nan if db_before is None or db_after is None else db_after - db_before
+    return dataclasses.replace(
+        run,
+        cpu_ms_per_request=cpu * 1000 / run.requests,
+        db_cpu_ms_per_request=db * 1000 / run.requests,
+    )
 
 
 def measure(

@@ -14,8 +14,10 @@ tree's virtualenv. wrk runs pinned to CPU 1 (`-t1`), so the load generator and t
 not take each other's CPU; PostgreSQL runs wherever the system puts it. Per query the two
 alternate in runs of `--duration` seconds (base first in odd runs, last in even ones), and each
 run's CPU per request is the worker's user + system CPU over the requests wrk counted. The
-report gives every run, the medians, and this tree / REF. The data set is bench.cluster's
-(`make bench` builds it); `t` is `{ __typename }`, the fixed cost of a request.
+report gives every run, the medians, and this tree / REF; under each query, a `pg` row gives
+the same for PostgreSQL's processes on this machine (the statements' cost on the server). The
+data set is bench.cluster's (`make bench` builds it); `t` is `{ __typename }`, the fixed cost
+of a request.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from bench.common import (
     WrkLoad,
     clean_env,
     free_port,
+    postgres_cpu_s,
     start_server,
 )
 
@@ -109,6 +112,14 @@ def summary(samples: dict[str, list[float]]) -> tuple[float, float, float]:
     return base, this, this / base
 
 
+def line(label: str, samples: dict[str, list[float]]) -> str:
+    """One row of the report: the medians, their ratio, and every run."""
+    base, this, ratio = summary(samples)
+    runs = " ".join(f"{v:.0f}" for v in samples["base"]) + " | "
+    runs += " ".join(f"{v:.0f}" for v in samples["this"])
+    return f"{label:<6}{base:>10.1f}{this:>10.1f}{ratio:>8.3f}  {runs}"
+
+
 @contextmanager
 def worker(name: str, tree: Path, database_url: str, scratch: Path) -> Iterator[Server]:
     port = free_port()
@@ -148,18 +159,23 @@ def measure(args: argparse.Namespace, database_url: str, authorization: str) -> 
             for load in loads.values():  # warm-up
                 load.run(query, args.concurrency, 1)
             samples: dict[str, list[float]] = {"base": [], "this": []}
+            database: dict[str, list[float]] = {"base": [], "this": []}
             for order in alternating(args.runs):
                 for side in order:
-                    before = servers[side].cpu_s()
+                    before, db_before = servers[side].cpu_s(), postgres_cpu_s()
                     run = loads[side].run(query, args.concurrency, args.duration)
                     if run.errors:
                         raise BenchError(f"{side} answered {run.errors} requests with errors")
                     cpu = cpu_us_per_request(servers[side].cpu_s() - before, run.requests)
                     samples[side].append(cpu)
-            base, this, ratio = summary(samples)
-            runs = " ".join(f"{v:.0f}" for v in samples["base"]) + " | "
-            runs += " ".join(f"{v:.0f}" for v in samples["this"])
-            print(f"{key:<6}{base:>10.1f}{this:>10.1f}{ratio:>8.3f}  {runs}", flush=True)
+                    db_after = postgres_cpu_s()
+                    if db_before is not None and db_after is not None:
+                        database[side].append(
+                            cpu_us_per_request(db_after - db_before, run.requests)
+                        )
+            print(line(key, samples), flush=True)
+            if database["base"] and database["this"]:
+                print(line("  pg", database), flush=True)
     return 0
 
 

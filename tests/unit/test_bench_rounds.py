@@ -9,7 +9,15 @@ from bench.cluster import Side, combine_runs, measure_pair
 from bench.common import CONCURRENCIES, Query, Run
 
 
-def run(requests: int, duration: float, p50: float, p99: float, cpu: float, errors: int = 0) -> Run:
+def run(
+    requests: int,
+    duration: float,
+    p50: float,
+    p99: float,
+    cpu: float,
+    errors: int = 0,
+    db_cpu: float = math.nan,
+) -> Run:
     return Run(
         concurrency=16,
         requests=requests,
@@ -19,6 +27,7 @@ def run(requests: int, duration: float, p50: float, p99: float, cpu: float, erro
         p99_ms=p99,
         errors=errors,
         cpu_ms_per_request=cpu,
+        db_cpu_ms_per_request=db_cpu,
     )
 
 
@@ -37,6 +46,15 @@ def test_rounds_combine_into_totals_and_median_percentiles() -> None:
     assert combined.errors == 1
     # CPU per request over every request: (100 * 2 + 300 * 1 + 200 * 4) / 600.
     assert math.isclose(combined.cpu_ms_per_request, 1300 / 600)
+    # No PostgreSQL seen on this machine: no figure, not a zero.
+    assert math.isnan(combined.db_cpu_ms_per_request)
+
+
+def test_postgres_cpu_combines_over_every_request() -> None:
+    combined = combine_runs(
+        [run(100, 2.0, 1.0, 2.0, 2.0, db_cpu=1.0), run(300, 2.0, 1.0, 2.0, 2.0, db_cpu=0.5)]
+    )
+    assert math.isclose(combined.db_cpu_ms_per_request, (100 * 1.0 + 300 * 0.5) / 400)
 
 
 @dataclass
