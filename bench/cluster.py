@@ -59,7 +59,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,7 @@ from bench.common import (
     REQUEST_TIMEOUT_S,
     BenchError,
     HttpxLoad,
+    Load,
     Query,
     QueryResult,
     Run,
@@ -285,6 +286,16 @@ class Sustained:
 
 
 @dataclass(frozen=True)
+class DeepPage:
+    """The deep cursor page (e) and the first page (f) on slotgraph at one concurrency,
+    measured in alternating runs of their own (see `deep_against_first`)."""
+
+    concurrency: int
+    deep: Run
+    first: Run
+
+
+@dataclass(frozen=True)
 class Target:
     target: str
     query: str
@@ -310,6 +321,7 @@ class Report(RunFacts):
     plans: list[Plan]
     wall_s: float
     rounds: int = 1
+    deep_pages: list[DeepPage] = field(default_factory=list)
 
 
 # --- the data set --------------------------------------------------------------------------
@@ -878,6 +890,37 @@ def measure_pair(
     return mine_result, floor_result
 
 
+def deep_against_first(
+    server: Server,
+    load: Load,
+    deep: Query,
+    first: Query,
+    warmup_s: int,
+    duration_s: int,
+    rounds: int,
+) -> list[DeepPage]:
+    """The deep page against the first one on slotgraph, in alternating runs (deep, first,
+    first, deep, ...) per concurrency: measured minutes apart, as in their rows of the
+    table, a drift of the machine's speed between the two landed on their ratio (seen
+    here: 1.39 at c=1 in one run, where alternating runs on one worker gave 0.9-1.0)."""
+    pages: list[DeepPage] = []
+    queries = (deep, first)
+    for concurrency in CONCURRENCIES:
+        _print(f"measuring {deep.key} against {first.key}, alternating, c={concurrency}")
+        if warmup_s > 0:
+            for query in queries:
+                load.run(query, concurrency, warmup_s, GRAPHQL_PATH)
+        runs: list[list[Run]] = [[], []]
+        for round_ in range(rounds):
+            for at in (0, 1) if round_ % 2 == 0 else (1, 0):
+                runs[at].append(
+                    measured_run(server, load, queries[at], concurrency, duration_s, GRAPHQL_PATH)
+                )
+                server.check_alive()
+        pages.append(DeepPage(concurrency, combine_runs(runs[0]), combine_runs(runs[1])))
+    return pages
+
+
 def ratio(value: float, floor: float) -> float:
     if floor == 0 or math.isnan(floor) or math.isnan(value):
         return math.nan
@@ -983,6 +1026,7 @@ def evaluate(
     statements: dict[str, int],
     small_page_statements: dict[str, int],
     sustained: Sustained | None,
+    deep_pages: Sequence[DeepPage] = (),
 ) -> list[Target]:
     targets: list[Target] = []
     for key, small in small_page_statements.items():
@@ -1020,8 +1064,13 @@ def evaluate(
                 row.p50_ratio <= MAX_P50_RATIO,
             )
         )
-    deep, first = _at(comparisons, "e", low), _at(comparisons, "f", low)
-    latency = ratio(deep.p50_ms, first.p50_ms)
+    # The alternating runs of e and f when there are some, else their rows of the table.
+    pages = {page.concurrency: page for page in deep_pages}
+    page = pages.get(low)
+    if page is not None:
+        latency = ratio(page.deep.p50_ms, page.first.p50_ms)
+    else:
+        latency = ratio(_at(comparisons, "e", low).p50_ms, _at(comparisons, "f", low).p50_ms)
     targets.append(
         Target(
             f"deep cursor page / first page, p50 at c={low}",
@@ -1031,9 +1080,14 @@ def evaluate(
             latency <= MAX_DEEP_PAGE_RATIO,
         )
     )
-    deep, first = _at(comparisons, "e", high), _at(comparisons, "f", high)
     # Cost as time per request: the inverse of throughput.
-    cost = ratio(first.requests_per_s, deep.requests_per_s)
+    page = pages.get(high)
+    if page is not None:
+        cost = ratio(page.first.requests_per_s, page.deep.requests_per_s)
+    else:
+        cost = ratio(
+            _at(comparisons, "f", high).requests_per_s, _at(comparisons, "e", high).requests_per_s
+        )
     targets.append(
         Target(
             f"deep cursor page / first page, time per request at c={high} (1 / req/s)",
@@ -1207,6 +1261,25 @@ def render_markdown(report: Report) -> str:
             "| RSS MiB | " + " | ".join(mib(rss) for _, rss in s.samples) + " |",
             "",
         ]
+    if report.deep_pages:
+        lines += [
+            "### Deep cursor page against the first page, alternating",
+            "",
+            "slotgraph only, e and f in alternating runs (e, f, f, e, ...; "
+            f"{report.rounds} each): the two deep-page targets are taken from here.",
+            "",
+            "| c | e req/s | f req/s | time per request e / f | e p50 ms | f p50 ms | e / f |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            *(
+                f"| {p.concurrency} | {_num(p.deep.requests_per_s, 0)} | "
+                f"{_num(p.first.requests_per_s, 0)} | "
+                f"{_num(ratio(p.first.requests_per_s, p.deep.requests_per_s))} | "
+                f"{_num(p.deep.p50_ms)} | {_num(p.first.p50_ms)} | "
+                f"{_num(ratio(p.deep.p50_ms, p.first.p50_ms))} |"
+                for p in report.deep_pages
+            ),
+            "",
+        ]
     lines += [
         "### EXPLAIN (ANALYZE, BUFFERS) of e and f",
         "",
@@ -1334,6 +1407,9 @@ def run(args: argparse.Namespace) -> Report:
             sustained = sustained_run(
                 server, load, by_key[SUSTAINED_QUERY], args.sustain, args.sample
             )
+        deep_pages = deep_against_first(
+            server, load, by_key["e"], by_key["f"], args.warmup, args.duration, args.rounds
+        )
         _print("explaining e and f")
         plans = explain_pages(database_url, queries)
         comparisons = compare(results, floor_results)
@@ -1356,11 +1432,12 @@ def run(args: argparse.Namespace) -> Report:
             comparisons=comparisons,
             small_page_statements=small_page_statements,
             sustained=sustained,
-            targets=evaluate(comparisons, statements, small_page_statements, sustained),
+            targets=evaluate(comparisons, statements, small_page_statements, sustained, deep_pages),
             queries={query.key: query.payload for query in queries},
             plans=plans,
             wall_s=time.monotonic() - started,
             rounds=args.rounds,
+            deep_pages=deep_pages,
         )
 
 
