@@ -490,6 +490,30 @@ def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
     return [p for p in parts if p is not None]
 
 
+def _key_columns(query: ConnectionQuery) -> tuple[list[str], list[ColumnElement[Any]]]:
+    """The result column of each sort term (for cursors, and a nested page's order), and the
+    columns to select for them beyond `query.columns`: a term whose column the page selects
+    anyway is read there (`used`, `created_at`, `id`) instead of being selected twice, which
+    cost PostgreSQL and asyncpg a second value per row (a numeric's decoding, on the agents'
+    slot pages); any other term gets a column of its own, `_pk<i>`."""
+    names: list[str] = []
+    extra: list[ColumnElement[Any]] = []
+    selected = [getattr(column, "name", None) for column in query.columns]
+    for i, term in enumerate(query.ordering.terms):
+        column = term.key.column
+        name = getattr(column, "name", None)
+        if (
+            isinstance(name, str)
+            and selected.count(name) == 1
+            and any(column is chosen for chosen in query.columns)
+        ):
+            names.append(name)
+        else:
+            names.append(_KEY.format(i))
+            extra.append(column.label(names[-1]))
+    return names, extra
+
+
 def build_select(
     query: ConnectionQuery, to_record: Callable[[Any], T]
 ) -> tuple[PageStatement, Shaper]:
@@ -587,7 +611,8 @@ def _statement(
     matching = _where(query.where, scope)
 
     order_by = [t.key.column.desc() if t.descending else t.key.column.asc() for t in scan_terms]
-    selected = [*query.columns, *(t.key.column.label(_KEY.format(i)) for i, t in enumerate(terms))]
+    key_names, key_columns = _key_columns(query)
+    selected = [*query.columns, *key_columns]
     if nested:
         selected.append(sa.literal_column("1").label(_ROW))
     if branches is not None and len(branches) > 1:
@@ -604,8 +629,8 @@ def _statement(
             parts.append(part.correlate(driver) if driver is not None else part)
         merged = sa.union_all(*parts).subquery("keyset")
         merged_order = [
-            merged.c[_KEY.format(i)].desc() if t.descending else merged.c[_KEY.format(i)].asc()
-            for i, t in enumerate(scan_terms)
+            merged.c[name].desc() if t.descending else merged.c[name].asc()
+            for name, t in zip(key_names, scan_terms, strict=True)
         ]
         inner = sa.select(merged).order_by(*merged_order).limit(limit)
     else:
@@ -659,8 +684,8 @@ def _statement(
         # in a unique column. (A row_number() over the page cost PostgreSQL a WindowAgg per
         # parent: ~15% of a nested lookup's execution.)
         page_order = [
-            rows.c[_KEY.format(i)].desc() if t.descending else rows.c[_KEY.format(i)].asc()
-            for i, t in enumerate(scan_terms)
+            rows.c[name].desc() if t.descending else rows.c[name].asc()
+            for name, t in zip(key_names, scan_terms, strict=True)
         ]
         statement = (
             sa.select(*selected_outer, rows)
@@ -678,9 +703,9 @@ def _shaper(
     groups: int,
 ) -> Shaper:
     ordering, page = query.ordering, query.page
-    terms = ordering.terms
     size, backward = page.size, page.mode is Mode.BACKWARD
     want_cursors, want_edge_cursors = query.want_cursors, query.want_edge_cursors
+    key_names, _ = _key_columns(query)
 
     def slice_of(
         rows_list: list[Any],
@@ -722,9 +747,7 @@ def _shaper(
     def shape(fetched: Result) -> list[Slice]:
         # The rows are asyncpg's own; what reads their columns is made once per result.
         keys = (
-            tuple(fetched.reader(_KEY.format(i)) for i in range(len(terms)))
-            if want_cursors and fetched
-            else None
+            tuple(fetched.reader(name) for name in key_names) if want_cursors and fetched else None
         )
         if not nested:
             rows_list = list(fetched)
@@ -737,7 +760,7 @@ def _shaper(
         # probe on every row of it, and a parent without rows has one row of NULLs.
         grouped: list[list[Any]] = [[] for _ in range(groups)]
         heads: list[Any] = [None] * groups
-        # Each row's parent and position, the two integers in one call per row.
+        # Each row's parent and whether the page has a row there, in one call per row.
         both = fetched.getter((_PARENT, _ROW))
         for row in fetched:
             at, present = both(row)

@@ -62,6 +62,20 @@ CONNECTION = ConnectionSpec(
         "display_name": string_filter(t.c.display_name),
     },
     to_record=to_record,
+    # A UI's list reads a few of the registry's columns; `description` and `displayIcon`,
+    # long texts, only when asked for.
+    field_columns={
+        "id": ("slot_name",),
+        "slotName": ("slot_name",),
+        "slotType": ("slot_type",),
+        "displayName": ("display_name",),
+        "description": ("description",),
+        "displayUnit": ("display_unit",),
+        "displayIcon": ("display_icon",),
+        "numberFormat": ("number_format",),
+        "rank": ("rank",),
+    },
+    always=("slot_name",),
 )
 
 

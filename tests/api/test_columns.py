@@ -19,7 +19,7 @@ from graphql import (
 from sqlalchemy import Select
 
 from app.ids import decode_global_id
-from app.repositories import agents, kernels
+from app.repositories import agents, kernels, resource_slot_types
 from app.repositories.base import ConnectionSpec
 from app.schema import build_schema
 from tests.conftest import GraphQLClient
@@ -59,7 +59,13 @@ def _node_fields(type_name: str) -> dict[str, str]:
 CASES = [
     ("adminKernelsV2", "KernelV2", kernels.CONNECTION),
     ("agentsV2", "AgentV2", agents.CONNECTION),
+    ("resourceSlotTypes", "ResourceSlotType", resource_slot_types.CONNECTION),
 ]
+# Node types with views of their record (`sub_field_columns`).
+VIEW_CASES = CASES[:2]
+# Node types whose lookups by key select only what the selection reads; a slot type's
+# lookup reads its whole row (the registry holds a handful).
+LOOKUP_CASES = CASES[:2]
 
 
 def _page(root: str, node: str) -> str:
@@ -93,7 +99,7 @@ async def test_every_field_answers_alike_from_its_own_columns(
         assert selected & {column.name for column in spec.columns} == read, name
 
 
-@pytest.mark.parametrize(("root", "type_name", "spec"), CASES)
+@pytest.mark.parametrize(("root", "type_name", "spec"), VIEW_CASES)
 async def test_every_field_of_a_view_answers_alike_from_its_own_columns(
     gql: GraphQLClient, root: str, type_name: str, spec: ConnectionSpec[Any]
 ) -> None:
@@ -174,7 +180,8 @@ async def test_a_count_alone_reads_only_the_key(gql: GraphQLClient) -> None:
     assert "startup_command" not in str(kernel_page)
     assert "kernels.id" in str(kernel_page)
     assert isinstance(agent_page, Select)
-    assert {column.name for column in agent_page.selected_columns} == {"id", "_pk0"}
+    # The sort key (id) is read from its column for cursors, not selected a second time.
+    assert {column.name for column in agent_page.selected_columns} == {"id"}
 
 
 async def test_a_field_read_from_a_column_not_loaded_is_an_error_not_a_value() -> None:
@@ -199,7 +206,7 @@ def _spec_columns(spec: ConnectionSpec[Any]) -> set[str]:
     return {column.name for column in spec.columns}
 
 
-@pytest.mark.parametrize(("root", "type_name", "spec"), CASES)
+@pytest.mark.parametrize(("root", "type_name", "spec"), LOOKUP_CASES)
 async def test_every_field_answers_alike_from_a_lookup_of_its_own_columns(
     gql: GraphQLClient, root: str, type_name: str, spec: ConnectionSpec[Any]
 ) -> None:
@@ -292,3 +299,42 @@ async def test_one_request_may_look_a_kernel_up_narrowly_and_in_full(gql: GraphQ
     assert frozenset({"id", "startup_command"}) in lookups
     # Every field: every column a field reads (not the columns no field reads).
     assert frozenset().union(*read.values()) in lookups
+
+
+async def test_a_sort_key_the_page_does_not_select_is_selected_for_its_cursors(
+    gql: GraphQLClient,
+) -> None:
+    """Ordered by rank with only slotName selected, each page selects rank under a name of
+    its own (`_pk0`) for its cursors, and walking the pages gives the whole list's order;
+    ordered by slot name, the selected column serves the cursors."""
+    page = (
+        "query($after: String, $order: ResourceSlotTypeOrderField!) { resourceSlotTypes("
+        "first: 4, after: $after, orderBy: [{field: $order, direction: DESC}]) { pageInfo { "
+        "hasNextPage endCursor } edges { node { slotName } } } }"
+    )
+    for order, own_column in (("RANK", True), ("SLOT_NAME", False)):
+        whole = await gql.post(
+            "query($order: ResourceSlotTypeOrderField!) { resourceSlotTypes(first: 100, "
+            "orderBy: [{field: $order, direction: DESC}]) { edges { node { slotName } } } }",
+            {"order": order},
+        )
+        expected = [
+            edge["node"]["slotName"] for edge in whole["data"]["resourceSlotTypes"]["edges"]
+        ]
+        assert len(expected) > 8
+        walked: list[str] = []
+        after = None
+        while True:
+            gql.sql.reset()
+            body = await gql.post(page, {"after": after, "order": order})
+            assert "errors" not in body, body
+            statement = gql.sql.statements[0]
+            assert isinstance(statement, Select)
+            names = {column.name for column in statement.selected_columns}
+            assert ("_pk0" in names) is own_column, (order, names)
+            connection = body["data"]["resourceSlotTypes"]
+            walked += [edge["node"]["slotName"] for edge in connection["edges"]]
+            if not connection["pageInfo"]["hasNextPage"]:
+                break
+            after = connection["pageInfo"]["endCursor"]
+        assert walked == expected, order
