@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shutil
 import statistics
@@ -107,9 +108,10 @@ def cpu_us_per_request(cpu_s: float, requests: int) -> float:
 
 
 def summary(samples: dict[str, list[float]]) -> tuple[float, float, float]:
-    """(median of base, median of this tree, this / base)."""
+    """(median of base, median of this tree, this / base); the ratio is NaN when base is 0
+    (PostgreSQL's share of `{ __typename }`, which runs no statement)."""
     base, this = statistics.median(samples["base"]), statistics.median(samples["this"])
-    return base, this, this / base
+    return base, this, this / base if base else math.nan
 
 
 def line(label: str, samples: dict[str, list[float]]) -> str:
@@ -117,7 +119,8 @@ def line(label: str, samples: dict[str, list[float]]) -> str:
     base, this, ratio = summary(samples)
     runs = " ".join(f"{v:.0f}" for v in samples["base"]) + " | "
     runs += " ".join(f"{v:.0f}" for v in samples["this"])
-    return f"{label:<6}{base:>10.1f}{this:>10.1f}{ratio:>8.3f}  {runs}"
+    shown = "-" if math.isnan(ratio) else f"{ratio:.3f}"
+    return f"{label:<6}{base:>10.1f}{this:>10.1f}{shown:>8}  {runs}"
 
 
 @contextmanager
