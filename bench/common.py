@@ -642,34 +642,46 @@ class HttpxLoad:
         )
 
 
-def postgres_cpu_s() -> float | None:
-    """User + system CPU seconds used so far by PostgreSQL's processes on this machine (the
-    postmaster, its background processes and every connection's backend), or None when
-    there are none: the database runs elsewhere. A backend that ends takes its CPU with
-    it, so this is exact for the long-lived connections of the servers' pools."""
-    total, seen = 0.0, False
-    for process in psutil.process_iter(["name", "cpu_times"]):
+# CPU seconds used so far by each PostgreSQL process, by (pid, start time).
+PostgresCpu = dict[tuple[int, float], float]
+
+
+def postgres_cpu() -> PostgresCpu | None:
+    """User + system CPU seconds used so far by each of PostgreSQL's processes on this
+    machine (the postmaster, its background processes and every connection's backend), or
+    None when there are none: the database runs elsewhere."""
+    seen: PostgresCpu = {}
+    for process in psutil.process_iter(["name", "cpu_times", "create_time"]):
         times = process.info["cpu_times"]
         if process.info["name"] == "postgres" and times is not None:
-            total += times.user + times.system
-            seen = True
-    return total if seen else None
+            seen[process.pid, process.info["create_time"]] = times.user + times.system
+    return seen or None
+
+
+def postgres_cpu_since(before: PostgresCpu | None) -> float | None:
+    """PostgreSQL's CPU seconds since `before`, over the processes running now: one started
+    since counts whole, one that ended since (an autovacuum worker, a closed connection)
+    takes what it used in between with it, so the figure can be short but never negative.
+    The servers' pool connections live through a run, so its statements all count."""
+    after = postgres_cpu()
+    if before is None or after is None:
+        return None
+    return sum(cpu - before.get(key, 0.0) for key, cpu in after.items())
 
 
 def measured_run(
     server: Server, load: Load, query: Query, concurrency: int, seconds: int, path: str
 ) -> Run:
     """One load run with the server tree's CPU per request, and PostgreSQL's."""
-    cpu_before, db_before = server.cpu_s(), postgres_cpu_s()
+    cpu_before, db_before = server.cpu_s(), postgres_cpu()
     run = load.run(query, concurrency, seconds, path)
-    cpu, db_after = server.cpu_s() - cpu_before, postgres_cpu_s()
+    cpu, db = server.cpu_s() - cpu_before, postgres_cpu_since(db_before)
     if not run.requests:
         return run
-    db = math.nan if db_before is None or db_after is None else db_after - db_before
     return dataclasses.replace(
         run,
         cpu_ms_per_request=cpu * 1000 / run.requests,
-        db_cpu_ms_per_request=db * 1000 / run.requests,
+        db_cpu_ms_per_request=math.nan if db is None else db * 1000 / run.requests,
     )
 
 

@@ -53,7 +53,8 @@ from bench.common import (
     WrkLoad,
     clean_env,
     free_port,
-    postgres_cpu_s,
+    postgres_cpu,
+    postgres_cpu_since,
     start_server,
 )
 
@@ -165,17 +166,15 @@ def measure(args: argparse.Namespace, database_url: str, authorization: str) -> 
             database: dict[str, list[float]] = {"base": [], "this": []}
             for order in alternating(args.runs):
                 for side in order:
-                    before, db_before = servers[side].cpu_s(), postgres_cpu_s()
+                    before, db_before = servers[side].cpu_s(), postgres_cpu()
                     run = loads[side].run(query, args.concurrency, args.duration)
                     if run.errors:
                         raise BenchError(f"{side} answered {run.errors} requests with errors")
                     cpu = cpu_us_per_request(servers[side].cpu_s() - before, run.requests)
                     samples[side].append(cpu)
-                    db_after = postgres_cpu_s()
-                    if db_before is not None and db_after is not None:
-                        database[side].append(
-                            cpu_us_per_request(db_after - db_before, run.requests)
-                        )
+                    db = postgres_cpu_since(db_before)
+                    if db is not None:
+                        database[side].append(cpu_us_per_request(db, run.requests))
             print(line(key, samples), flush=True)
             if database["base"] and database["this"]:
                 print(line("  pg", database), flush=True)

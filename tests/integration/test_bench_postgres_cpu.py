@@ -7,9 +7,10 @@ import math
 from collections.abc import Iterator
 
 import asyncpg
+import psutil
 import pytest
 
-from bench.common import Query, Run, measured_run, postgres_cpu_s
+from bench.common import Query, Run, measured_run, postgres_cpu, postgres_cpu_since
 
 QUERY = Query("t", "typename", "the fixed cost", {"query": "{ __typename }"}, 1)
 # A few hundred ms of one core on this kind of machine: well over the clock's 10 ms tick.
@@ -50,12 +51,30 @@ def server(database_url: str) -> Iterator[BusyServer]:
 
 
 def test_the_servers_cpu_grows_by_what_a_statement_costs(server: BusyServer) -> None:
-    before = postgres_cpu_s()
+    before = postgres_cpu()
     assert before is not None, "the test database's server runs on this machine"
     server.busy()
-    after = postgres_cpu_s()
-    assert after is not None
-    assert after - before >= 0.05
+    spent = postgres_cpu_since(before)
+    assert spent is not None
+    assert spent >= 0.05
+
+
+def test_a_backend_that_ends_during_a_run_takes_its_cpu_not_the_others(
+    database_url: str,
+) -> None:
+    """A backend that ends between the two readings (a closed connection, an autovacuum
+    worker) leaves the sum: the figure is what the others spent, never below zero (a
+    difference of two totals went negative when a busy backend ended in between)."""
+    ending = BusyServer(database_url)
+    ending.busy()  # a backend with CPU behind it, about to end
+    pid = ending.loop.run_until_complete(ending.connection.fetchval("SELECT pg_backend_pid()"))
+    backend = psutil.Process(pid)
+    before = postgres_cpu()
+    ending.close()
+    backend.wait(timeout=10)  # gone, with its CPU
+    spent = postgres_cpu_since(before)
+    assert spent is not None
+    assert 0.0 <= spent < 0.05
 
 
 def test_a_run_reports_postgres_cpu_per_request(server: BusyServer) -> None:
