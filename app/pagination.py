@@ -490,28 +490,44 @@ def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
     return [p for p in parts if p is not None]
 
 
-def _key_columns(query: ConnectionQuery) -> tuple[list[str], list[ColumnElement[Any]]]:
+# _key_columns' answers, by the identities of the page's columns and ordering (both shared
+# by the requests of a document: app.resolvers.connection keeps each ordering). Bounded.
+_KEY_COLUMNS: dict[tuple[int, ...], tuple[tuple[Any, ...], Any]] = {}
+
+
+def _key_columns(
+    query: ConnectionQuery,
+) -> tuple[tuple[str, ...], tuple[ColumnElement[Any], ...]]:
     """The result column of each sort term (for cursors, and a nested page's order), and the
     columns to select for them beyond `query.columns`: a term whose column the page selects
     anyway is read there (`used`, `created_at`, `id`) instead of being selected twice, which
     cost PostgreSQL and asyncpg a second value per row (a numeric's decoding, on the agents'
-    slot pages); any other term gets a column of its own, `_pk<i>`."""
-    names: list[str] = []
-    extra: list[ColumnElement[Any]] = []
-    selected = [getattr(column, "name", None) for column in query.columns]
-    for i, term in enumerate(query.ordering.terms):
-        column = term.key.column
-        name = getattr(column, "name", None)
-        if (
-            isinstance(name, str)
-            and selected.count(name) == 1
-            and any(column is chosen for chosen in query.columns)
-        ):
-            names.append(name)
-        else:
-            names.append(_KEY.format(i))
-            extra.append(column.label(names[-1]))
-    return names, extra
+    slot pages); any other term gets a column of its own, `_pk<i>`. Worked out once per
+    set of columns and ordering."""
+    columns = query.columns
+
+    def build() -> tuple[tuple[str, ...], tuple[ColumnElement[Any], ...]]:
+        names: list[str] = []
+        extra: list[ColumnElement[Any]] = []
+        selected = [getattr(column, "name", None) for column in columns]
+        for i, term in enumerate(query.ordering.terms):
+            column = term.key.column
+            name = getattr(column, "name", None)
+            if (
+                isinstance(name, str)
+                and selected.count(name) == 1
+                and any(column is chosen for chosen in columns)
+            ):
+                names.append(name)
+            else:
+                names.append(_KEY.format(i))
+                extra.append(column.label(names[-1]))
+        return tuple(names), tuple(extra)
+
+    result: tuple[tuple[str, ...], tuple[ColumnElement[Any], ...]] = memoized_for(
+        _KEY_COLUMNS, (columns, query.ordering), build, 1024
+    )
+    return result
 
 
 def build_select(
