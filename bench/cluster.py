@@ -849,6 +849,16 @@ def combine_runs(runs: Sequence[Run]) -> Run:
     )
 
 
+def alternating_runs(rounds: int, run: Callable[[int], Run]) -> list[list[Run]]:
+    """`rounds` runs of each of two sides (`run(0)`, `run(1)`), in the order 0, 1, 1, 0,
+    0, 1, ...: a machine whose speed drifts during the runs slows both sides alike."""
+    runs: list[list[Run]] = [[], []]
+    for round_ in range(rounds):
+        for at in (0, 1) if round_ % 2 == 0 else (1, 0):
+            runs[at].append(run(at))
+    return runs
+
+
 def measure_pair(
     mine: Side, floor: Side, query: Query, warmup_s: int, duration_s: int, rounds: int
 ) -> tuple[QueryResult, QueryResult]:
@@ -864,14 +874,14 @@ def measure_pair(
         if warmup_s > 0:
             for side in sides:
                 side.load.run(query, concurrency, warmup_s, side.path)
-        rounds_of: list[list[Run]] = [[], []]
-        for round_ in range(rounds):
-            for at in (0, 1) if round_ % 2 == 0 else (1, 0):
-                side = sides[at]
-                rounds_of[at].append(
-                    measured_run(side.server, side.load, query, concurrency, duration_s, side.path)
-                )
-                side.server.check_alive()
+
+        def one_run(at: int, concurrency: int = concurrency) -> Run:
+            side = sides[at]
+            run = measured_run(side.server, side.load, query, concurrency, duration_s, side.path)
+            side.server.check_alive()
+            return run
+
+        rounds_of = alternating_runs(rounds, one_run)
         for at in (0, 1):
             runs[at].append(combine_runs(rounds_of[at]))
     mine_result, floor_result = (
@@ -910,13 +920,13 @@ def deep_against_first(
         if warmup_s > 0:
             for query in queries:
                 load.run(query, concurrency, warmup_s, GRAPHQL_PATH)
-        runs: list[list[Run]] = [[], []]
-        for round_ in range(rounds):
-            for at in (0, 1) if round_ % 2 == 0 else (1, 0):
-                runs[at].append(
-                    measured_run(server, load, queries[at], concurrency, duration_s, GRAPHQL_PATH)
-                )
-                server.check_alive()
+
+        def one_run(at: int, concurrency: int = concurrency) -> Run:
+            run = measured_run(server, load, queries[at], concurrency, duration_s, GRAPHQL_PATH)
+            server.check_alive()
+            return run
+
+        runs = alternating_runs(rounds, one_run)
         pages.append(DeepPage(concurrency, combine_runs(runs[0]), combine_runs(runs[1])))
     return pages
 
