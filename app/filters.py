@@ -36,15 +36,21 @@ def array_of(type_: Any, values: Sequence[Any], name: str | None = None) -> Colu
     to unbounded varchar: a cast to varchar(64) would silently truncate longer values, which
     could then equal stored ones."""
     no_nul(values)
-    item = sa.String() if isinstance(type_, sa.String) else type_
+    item = _parameter_type(type_)
     return sa.cast(sa.bindparam(name, list(values), type_=ARRAY(item)), ARRAY(item))
 
 
 def value_of(type_: Any, value: Any) -> ColumnElement[Any]:
     """One parameter of `type_`, cast as `array_of` casts its items."""
     no_nul(value)
-    item = sa.String() if isinstance(type_, sa.String) else type_
+    item = _parameter_type(type_)
     return sa.cast(sa.bindparam(None, value, type_=item), item)
+
+
+def _parameter_type(type_: Any) -> Any:
+    """The type a parameter compared with a column of `type_` is cast to: unbounded varchar
+    for strings (see `array_of`), the column's own type otherwise."""
+    return sa.String() if isinstance(type_, sa.String) else type_
 
 
 def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> Expression:
