@@ -60,6 +60,12 @@ class Result(list[Any]):
     def wrap(self, raw: Any) -> Row:
         return _Record(raw, self._columns, self._dialect, self._maps)
 
+    def view(self, rows: list[Any], column_maps: Any) -> Result:
+        """`rows` of this result (or of one of its views), read through `column_maps`: a
+        view whose names are some of the result's columns under other names (see
+        `prefixed_views`)."""
+        return Result(rows, self._columns, self._dialect, column_maps)
+
     def reader(self, name: str) -> Callable[[Any], Any]:
         """What reads column `name` of a raw row of this result."""
         column_map = self._maps[0]
@@ -604,6 +610,31 @@ def _lookup_views(result_columns: Any, count: int) -> list[_Maps]:
         _LOOKUP_VIEWS.clear()
     _LOOKUP_VIEWS[id(result_columns)] = (result_columns, views)
     return views
+
+
+# Per result's columns (kept, so the id stays theirs) and prefix: the maps of the columns
+# without the prefix, and of those with it, by their names without it. Bounded.
+_PREFIXED_VIEWS: dict[tuple[int, str], tuple[Any, tuple[_Maps, _Maps]]] = {}
+
+
+def prefixed_views(result: Result, prefix: str) -> tuple[Result, Result]:
+    """Two views of the rows of a statement that selects the columns of two queries, the
+    second's labelled with `prefix`: an empty one that reads the first query's columns by
+    their names, and one of every row that reads the second's by theirs."""
+    result_columns = result._columns
+    known = _PREFIXED_VIEWS.get((id(result_columns), prefix))
+    if known is None or known[0] is not result_columns:
+        own: _Maps = ({}, {}, {})
+        other: _Maps = ({}, {}, {})
+        for index, (name, _, _, datatype) in enumerate(result_columns):
+            by_name, by_position, _ = other if name.startswith(prefix) else own
+            by_name[name.removeprefix(prefix)] = (index, datatype)
+            by_position[len(by_position)] = (index, datatype)
+        if len(_PREFIXED_VIEWS) >= 256:
+            _PREFIXED_VIEWS.clear()
+        known = _PREFIXED_VIEWS[(id(result_columns), prefix)] = (result_columns, (own, other))
+    own_maps, other_maps = known[1]
+    return result.view([], own_maps), result.view(list(result), other_maps)
 
 
 class SessionClosed(RuntimeError):

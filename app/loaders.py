@@ -4,7 +4,7 @@ becomes one SQL statement. Built per request because aiodataloader binds the run
 from __future__ import annotations
 
 from asyncio import Future
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from functools import cached_property, partial
 from typing import Any
 from uuid import UUID
@@ -52,7 +52,15 @@ class _Loader(DataLoader[Any, Any]):
     ) -> None:
         super().__init__(batch_load_fn, loop=running_loop())
 
+    # Values known before any load (see `Loaders.settle`): `load` gives them as they are.
+    known: dict[Any, Any] | None = None
+
     def load(self, key: Any) -> Future[Any]:
+        known = self.known
+        if known is not None:
+            value = known.get(key)
+            if value is not None:
+                return value  # type: ignore[no-any-return]
         cache = self._cache
         future: Future[Any] | None = cache.get(key)
         if future is not None:
@@ -150,6 +158,8 @@ class Loaders:
         for loader in (*vars(self).values(), *self._connections.values()):
             if isinstance(loader, DataLoader):
                 loader.clear_all()
+            if isinstance(loader, _Loader):
+                loader.known = None
         self._connections.clear()
 
     def connection(
@@ -161,3 +171,18 @@ class Loaders:
         if loader is None:
             loader = self._connections[key] = _Loader(batch)
         return loader
+
+    def settle(
+        self,
+        key: Hashable,
+        batch: Callable[[list[Any]], Coroutine[Any, Any, list[Any]]],
+        values: Mapping[Any, Any],
+    ) -> None:
+        """Give the loader of `key` (see `connection`) `values` by key, fetched already (a
+        root connection's statement fetched its nodes' nested pages): their loads return
+        them at once, with no future and no batch; any other key loads as before."""
+        loader = self.connection(key, batch)
+        assert isinstance(loader, _Loader)
+        if loader.known is None:
+            loader.known = {}
+        loader.known.update(values)

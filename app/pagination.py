@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import enum
 import operator
@@ -33,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from app.amounts import in_range
-from app.db import PageStatement, Result
+from app.db import PageStatement, Result, prefixed_views
 from app.errors import InvalidParameters
 from app.filters import array_of
 
@@ -374,6 +375,10 @@ class Parents:
 
     column: ColumnElement[Any]  # the child's column that points at its parent
     keys: Sequence[Any]
+    # Instead of keys, the rows of a statement the pages hang on (see
+    # build_select_with_child), and its column that `column` points at.
+    driver: FromClause | None = None
+    driver_key: ColumnElement[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -530,18 +535,18 @@ def _key_columns(
     return result
 
 
-def build_select(
-    query: ConnectionQuery, to_record: Callable[[Any], T]
-) -> tuple[PageStatement, Shaper]:
-    """One statement for the pages of every parent (and counts, when selected), and the
-    shaper that turns its rows into one slice per parent key, in the keys' order (a root
-    connection is one slice).
+@dataclass(slots=True)
+class _Planned:
+    """What `build_select` works out from a query before building any SQL."""
 
-    A nested connection joins `unnest(parent keys) WITH ORDINALITY` LATERAL to its page
-    query, so each parent gets its own keyset seek, ORDER BY and LIMIT n+1 on an index, and
-    per-parent counts are correlated subqueries: the statement count does not grow with the
-    number of parents.
-    """
+    cursor_values: tuple[Any, ...] | None
+    probe_opposite: bool  # the opposite direction's flag needs a probe
+    nested: bool  # a page per parent row: parents, or a row to hang a count or probe on
+    values: dict[str, Any]  # the statement's named parameters
+    shape: Hashable  # the statement's structure apart from its values (see PageStatement)
+
+
+def _planned(query: ConnectionQuery) -> _Planned:
     ordering, page, parents = query.ordering, query.page, query.parents
     cursor_values = decode_cursor(page.cursor, ordering) if page.cursor is not None else None
 
@@ -560,7 +565,7 @@ def build_select(
         for i, value in enumerate(cursor_values):
             if value is not None:
                 values[_CURSOR.format(i)] = value
-    if parents is not None:
+    if parents is not None and parents.driver is None:
         values[_PARENTS] = list(parents.keys)
     shape = (
         id(query.source),
@@ -574,13 +579,127 @@ def build_select(
         probe_opposite,
         None if parents is None else id(parents.column),
     )
+    return _Planned(cursor_values, probe_opposite, nested, values, shape)
+
+
+def build_select(
+    query: ConnectionQuery, to_record: Callable[[Any], T]
+) -> tuple[PageStatement, Shaper]:
+    """One statement for the pages of every parent (and counts, when selected), and the
+    shaper that turns its rows into one slice per parent key, in the keys' order (a root
+    connection is one slice).
+
+    A nested connection joins `unnest(parent keys) WITH ORDINALITY` LATERAL to its page
+    query, so each parent gets its own keyset seek, ORDER BY and LIMIT n+1 on an index, and
+    per-parent counts are correlated subqueries: the statement count does not grow with the
+    number of parents.
+    """
+    planned = _planned(query)
 
     def build() -> Select[Any]:
-        return _statement(query, cursor_values, probe_opposite, nested)
+        return _statement(query, planned.cursor_values, planned.probe_opposite, planned.nested)
 
-    statement = PageStatement(shape, query.where, values, build)
-    groups = len(parents.keys) if parents is not None else 1
-    return statement, _shaper(query, to_record, probe_opposite, nested, groups)
+    statement = PageStatement(planned.shape, query.where, planned.values, build)
+    groups = len(query.parents.keys) if query.parents is not None else 1
+    return statement, _shaper(query, to_record, planned.probe_opposite, planned.nested, groups)
+
+
+# The prefix of a child page's columns in a statement that fetches a page with each of its
+# rows' own pages (see `build_select_with_child`).
+_CHILD = "_child_"
+# Combined wheres of a page and its child pages, by the identities of the two. Bounded.
+_COMBINED_WHERES: dict[tuple[int, ...], tuple[tuple[Any, ...], ColumnElement[bool]]] = {}
+
+ChildShaper = Callable[[Result], tuple[list[Slice], dict[Any, Slice]]]
+
+
+def build_select_with_child(
+    query: ConnectionQuery,
+    to_record: Callable[[Any], Any],
+    child: ConnectionQuery,
+    child_to_record: Callable[[Any], Any],
+    key: str,
+) -> tuple[PageStatement, ChildShaper]:
+    """One statement for a page and, for each of its rows, the row's page of a nested
+    connection: `build_select`'s statement for `query` as a subquery, with `child`'s page
+    (and count) joined LATERAL to each of its rows, where `child.parents.column` equals the
+    row's column `key` (which `query` selects). One round trip instead of two: the nested
+    page's statement, its parent keys as a parameter and its loader's batch are gone.
+
+    `child` is a first page (no cursor, no offset; a cursor is bound to one parent's rows)
+    whose `parents` has no keys. The shaper gives `query`'s slices as `build_select`'s
+    would, and each row's child slice (as the nested connection's own statement gives it)
+    by the row's `key` value. A row's columns repeat on each of its child rows; the child's
+    columns are labelled with a prefix, so the two never share a name."""
+    parents = child.parents
+    assert parents is not None
+    assert parents.driver is None
+    assert child.page.cursor is None
+    assert child.page.offset == 0
+    planned = _planned(query)
+    child_planned = _planned(child)
+    assert not child_planned.probe_opposite
+    assert set(child_planned.values) <= {_PARENTS}  # its parents are the page's rows
+    where = query.where
+    if child.where is not None:
+        child_where = child.where
+        where = (
+            child_where
+            if where is None
+            else memoized_for(
+                _COMBINED_WHERES, (where, child_where), lambda: sa.and_(where, child_where)
+            )
+        )
+
+    def build() -> Select[Any]:
+        parent = _statement(
+            query, planned.cursor_values, planned.probe_opposite, planned.nested
+        ).subquery("root")
+        driver = Parents(parents.column, (), driver=parent, driver_key=parent.c[key])
+        order = []
+        if planned.nested:
+            order.append(parent.c[_PARENT].asc())
+        key_names, _ = _key_columns(query)
+        terms = query.ordering.terms
+        scan = [t.flipped() for t in terms] if query.page.mode is Mode.BACKWARD else terms
+        order.extend(
+            parent.c[name].desc() if t.descending else parent.c[name].asc()
+            for name, t in zip(key_names, scan, strict=True)
+        )
+        return _statement(
+            dataclasses.replace(child, parents=driver), None, False, True, driver_order=order
+        )
+
+    shape = ("child", planned.shape, child_planned.shape, key)
+    statement = PageStatement(shape, where, planned.values, build)
+    shape_parent = _shaper(query, to_record, planned.probe_opposite, planned.nested, 1)
+    pages_of = _group_shaper(child, child_to_record, False)
+
+    def shape_both(fetched: Result) -> tuple[list[Slice], dict[Any, Slice]]:
+        own, children = prefixed_views(fetched, _CHILD)
+        identify = own.reader(key)
+        present = children.reader(_ROW)
+        rows: list[Any] = []
+        grouped: list[list[Any]] = []
+        keys: list[Any] = []
+        last: Any = rows  # no row's key
+        group: list[Any] = []
+        for row in fetched:
+            at = identify(row)
+            if at != last or at is None:
+                last = at
+                rows.append(row)
+                keys.append(at)
+                group = []
+                grouped.append(group)
+            if present(row) is not None:
+                group.append(row)
+        own[:] = rows
+        slices = shape_parent(own)
+        pages = pages_of(children, grouped, rows)
+        return slices, {at: page for at, page in zip(keys, pages, strict=True) if at is not None}
+
+    return statement, shape_both
 
 
 def _statement(
@@ -588,8 +707,12 @@ def _statement(
     cursor_values: tuple[Any, ...] | None,
     probe_opposite: bool,
     nested: bool,
+    *,
+    driver_order: Sequence[ColumnElement[Any]] = (),
 ) -> Select[Any]:
-    """The SQL of `build_select`, every value but the filter's a named parameter."""
+    """The SQL of `build_select`, every value but the filter's a named parameter. With a
+    `driver` in `query.parents`, the pages hang on its rows instead of on parent keys, in
+    `driver_order`, and the page's columns are prefixed (see `build_select_with_child`)."""
     ordering, page, parents = query.ordering, query.page, query.parents
     terms = ordering.terms
     bound: tuple[Any, ...] | None = None
@@ -613,7 +736,13 @@ def _statement(
 
     driver: FromClause | None = None
     scope: ColumnElement[bool] | None = None
-    if parents is not None:
+    prefix = ""
+    if parents is not None and parents.driver is not None:
+        driver = parents.driver
+        assert parents.driver_key is not None
+        scope = parents.column == parents.driver_key
+        prefix = _CHILD
+    elif parents is not None:
         driver = (
             sa.func.unnest(array_of(parents.column.type, parents.keys, name=_PARENTS))
             .table_valued("key", with_ordinality="ord")
@@ -621,9 +750,11 @@ def _statement(
             .alias("parent")
         )
         scope = parents.column == driver.c.key
+        driver_order = [driver.c.ord]
     elif nested:
         # One row to hang the counts on, so they survive an empty page.
         driver = sa.select(sa.literal_column("1").label("ord")).subquery("parent")
+        driver_order = [driver.c.ord]
     matching = _where(query.where, scope)
 
     order_by = [t.key.column.desc() if t.descending else t.key.column.asc() for t in scan_terms]
@@ -689,13 +820,13 @@ def _statement(
             meta_columns.append(probe.exists().label(_OPPOSITE))
         rows = inner.lateral("page")
         joined: FromClause = driver
-        selected_outer: list[Any] = [driver.c.ord.label(_PARENT)]
+        selected_outer: list[Any] = list(driver.c) if prefix else [driver.c.ord.label(_PARENT)]
         if meta_columns:
             # OFFSET 0 keeps PostgreSQL from pulling the subquery up into the outer query,
             # which would put the subplans back into the per-row target list.
             meta = sa.select(*meta_columns).offset(sa.literal_column("0")).lateral("meta")
             joined = joined.join(meta, sa.true())
-            selected_outer.extend(meta.c)
+            selected_outer.extend(c.label(prefix + c.name) if prefix else c for c in meta.c)
         # Each page keeps its own order: the parent's, then the page's sort keys, which end
         # in a unique column. (A row_number() over the page cost PostgreSQL a WindowAgg per
         # parent: ~15% of a nested lookup's execution.)
@@ -703,25 +834,25 @@ def _statement(
             rows.c[name].desc() if t.descending else rows.c[name].asc()
             for name, t in zip(key_names, scan_terms, strict=True)
         ]
+        if prefix:
+            selected_outer.extend(c.label(prefix + c.name) for c in rows.c)
+        else:
+            selected_outer.append(rows)
         statement = (
-            sa.select(*selected_outer, rows)
+            sa.select(*selected_outer)
             .select_from(joined.outerjoin(rows, sa.true()))
-            .order_by(driver.c.ord, *page_order)
+            .order_by(*driver_order, *page_order)
         )
     return statement
 
 
-def _shaper(
-    query: ConnectionQuery,
-    to_record: Callable[[Any], T],
-    probe_opposite: bool,
-    nested: bool,
-    groups: int,
-) -> Shaper:
+def _slicer(
+    query: ConnectionQuery, to_record: Callable[[Any], T]
+) -> tuple[Callable[[list[Any]], bool], Callable[..., Slice]]:
+    """What cuts a page's rows to the page, and what makes a page's slice (see `_shaper`)."""
     ordering, page = query.ordering, query.page
     size, backward = page.size, page.mode is Mode.BACKWARD
-    want_cursors, want_edge_cursors = query.want_cursors, query.want_edge_cursors
-    key_names, _ = _key_columns(query)
+    want_edge_cursors = query.want_edge_cursors
 
     def slice_of(
         rows_list: list[Any],
@@ -760,12 +891,67 @@ def _shaper(
             rows_list.reverse()
         return has_more
 
-    def shape(fetched: Result) -> list[Slice]:
-        # The rows are asyncpg's own; what reads their columns is made once per result.
+    return cut, slice_of
+
+
+def _group_shaper(
+    query: ConnectionQuery, to_record: Callable[[Any], T], probe_opposite: bool
+) -> Callable[[Result, list[list[Any]], list[Any]], list[Slice]]:
+    """What makes the slices of a nested statement's result: from each parent's rows
+    (`grouped`, in the page's scan order) and its first row (`heads`, None when the result
+    has no row for it), which carries the parent's count and probe."""
+    cut, slice_of = _slicer(query, to_record)
+    key_names, _ = _key_columns(query)
+    want_cursors = query.want_cursors
+
+    def pages(fetched: Result, grouped: list[list[Any]], heads: list[Any]) -> list[Slice]:
         keys = (
             tuple(fetched.reader(name) for name in key_names) if want_cursors and fetched else None
         )
+        more = [cut(rows_list) for rows_list in grouped]
+        kept = [row for rows_list in grouped for row in rows_list]
+        # The records of every parent's page at once: the reads of the result are looked up
+        # once per statement instead of once per parent.
+        records = records_of_result(to_record, fetched, kept)
+        # Every row of the result has the page's columns (NULL where a parent has no
+        # rows), so one set of readers serves every group.
+        total_of = fetched.reader(_TOTAL) if query.want_count and fetched else None
+        opposite_of = fetched.reader(_OPPOSITE) if probe_opposite and fetched else None
+        slices: list[Slice] = []
+        start = 0
+        for rows_list, head, has_more in zip(grouped, heads, more, strict=True):
+            end = start + len(rows_list)
+            total: int | None = None
+            opposite = False
+            if head is not None:
+                total = total_of(head) if total_of is not None else None
+                opposite = bool(opposite_of(head)) if opposite_of is not None else False
+            slices.append(slice_of(rows_list, records[start:end], keys, has_more, opposite, total))
+            start = end
+        return slices
+
+    return pages
+
+
+def _shaper(
+    query: ConnectionQuery,
+    to_record: Callable[[Any], T],
+    probe_opposite: bool,
+    nested: bool,
+    groups: int,
+) -> Shaper:
+    cut, slice_of = _slicer(query, to_record)
+    key_names, _ = _key_columns(query)
+    pages = _group_shaper(query, to_record, probe_opposite)
+
+    def shape(fetched: Result) -> list[Slice]:
         if not nested:
+            # The rows are asyncpg's own; what reads their columns is made once per result.
+            keys = (
+                tuple(fetched.reader(name) for name in key_names)
+                if query.want_cursors and fetched
+                else None
+            )
             rows_list = list(fetched)
             has_more = cut(rows_list)
             records = records_of_result(to_record, fetched, rows_list)
@@ -785,26 +971,6 @@ def _shaper(
                 heads[at] = row
             if present is not None:
                 grouped[at].append(row)
-        more = [cut(rows_list) for rows_list in grouped]
-        kept = [row for rows_list in grouped for row in rows_list]
-        # The records of every parent's page at once: the reads of the result are looked up
-        # once per statement instead of once per parent.
-        records = records_of_result(to_record, fetched, kept)
-        # Every row of the result has the page's columns (NULL where a parent has no
-        # rows), so one set of readers serves every group.
-        total_of = fetched.reader(_TOTAL) if query.want_count else None
-        opposite_of = fetched.reader(_OPPOSITE) if probe_opposite else None
-        slices: list[Slice] = []
-        start = 0
-        for rows_list, head, has_more in zip(grouped, heads, more, strict=True):
-            end = start + len(rows_list)
-            total: int | None = None
-            opposite = False
-            if head is not None:
-                total = total_of(head) if total_of is not None else None
-                opposite = bool(opposite_of(head)) if opposite_of is not None else False
-            slices.append(slice_of(rows_list, records[start:end], keys, has_more, opposite, total))
-            start = end
-        return slices
+        return pages(fetched, grouped, heads)
 
     return shape

@@ -26,6 +26,7 @@ from app.pagination import (
     Slice,
     SortKey,
     build_select,
+    build_select_with_child,
     memoized,
     memoized_for,
     records_of,
@@ -447,9 +448,8 @@ class ConnectionSpec(Generic[T]):
     def build_filter(self, spec: Mapping[str, Any] | None) -> Expression | None:
         return entity_filter(spec, self.filter_fields, self.filter_type)
 
-    async def fetch(
+    def query(
         self,
-        session: RequestSession,
         caller: Caller,
         where: Expression | None,
         ordering: Ordering,
@@ -461,9 +461,9 @@ class ConnectionSpec(Generic[T]):
         want_cursors: bool = True,
         want_edge_cursors: bool = True,
         columns: Sequence[ColumnElement[Any]] | None = None,
-    ) -> list[Slice]:
-        """One page per parent key (or one page for a root connection), one statement; rows
-        the caller may not see are excluded from the page and from `count`."""
+    ) -> ConnectionQuery:
+        """What one page per parent key (or one page for a root connection) needs; rows the
+        caller may not see are excluded from the page and from `count`."""
         visible = self.scope(caller)
         if visible is not None:
             where = visible if where is None else _both(visible, where)
@@ -471,7 +471,7 @@ class ConnectionSpec(Generic[T]):
         if parents is not None:
             assert self.parent_column is not None, f"{self.name} is not a nested connection"
             scope = Parents(self.parent_column, parents)
-        query = ConnectionQuery(
+        return ConnectionQuery(
             self.source,
             self.columns if columns is None else columns,
             where,
@@ -483,7 +483,25 @@ class ConnectionSpec(Generic[T]):
             want_cursors,
             want_edge_cursors,
         )
+
+    async def fetch(self, session: RequestSession, query: ConnectionQuery) -> list[Slice]:
+        """The slices of `query` (see `query`): one statement."""
         statement, shape = build_select(query, self.to_record)
+        return shape(await session.fetch_page(statement))
+
+    async def fetch_with_child(
+        self,
+        session: RequestSession,
+        query: ConnectionQuery,
+        child: ConnectionSpec[Any],
+        child_query: ConnectionQuery,
+    ) -> tuple[list[Slice], dict[Any, Slice]]:
+        """The slices of `query`, and the first page of the nested connection `child` of
+        each of its nodes, by the node's `id`: one statement (see
+        app.pagination.build_select_with_child)."""
+        statement, shape = build_select_with_child(
+            query, self.to_record, child_query, child.to_record, "id"
+        )
         return shape(await session.fetch_page(statement))
 
 

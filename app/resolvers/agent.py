@@ -111,13 +111,13 @@ def resolve_container_count(obj: Agent, info: Info) -> int | Awaitable[int]:
 
 
 @agent.field("kernels")
-@loads_per_parent(nested_by_id(kernels.CONNECTION))
+@loads_per_parent(nested_by_id(kernels.CONNECTION, "AgentV2", "kernels"))
 def resolve_kernels(obj: Agent, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
     return resolve_nested_connection(info, kernels.CONNECTION, args, obj.id)
 
 
 @agent.field("resourceSlots")
-@loads_per_parent(nested_by_id(agent_resources.CONNECTION))
+@loads_per_parent(nested_by_id(agent_resources.CONNECTION, "AgentV2", "resourceSlots"))
 def resolve_resource_slots(obj: Agent, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
     return resolve_nested_connection(info, agent_resources.CONNECTION, args, obj.id)
 

@@ -10,13 +10,17 @@ import orjson
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLObjectType,
     InlineFragmentNode,
     SelectionSetNode,
+    get_named_type,
 )
+from graphql.execution.values import get_argument_values
 
 from app.context import Info, context_of
 from app.filters import Expression
 from app.pagination import (
+    ConnectionQuery,
     Mode,
     Ordering,
     PageArgs,
@@ -183,15 +187,54 @@ def _filter(spec: ConnectionSpec[Any], spec_filter: Any) -> Expression | None:
     )
 
 
-def _fetcher(
-    info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any], *, keyed: bool = True
-) -> tuple[
-    Callable[[Sequence[Any] | None], Coroutine[Any, Any, list[dict[str, Any]]]], Hashable | None
-]:
+@dataclass(slots=True)
+class _PagePlan:
+    """A connection field's pages, from its arguments and its selection: everything but
+    the parent keys."""
+
+    spec: ConnectionSpec[Any]
+    args: Mapping[str, Any]
+    where: Expression | None
+    ordering: Ordering
+    page: PageRequest
+    selected: Wants
+    want_opposite: bool
+    columns: tuple[Any, ...]
+
+    def query(self, info: Info, parents: Sequence[Any] | None) -> ConnectionQuery:
+        selected = self.selected
+        return self.spec.query(
+            context_of(info).caller,
+            self.where,
+            self.ordering,
+            self.page,
+            want_count=selected.count,
+            want_opposite=self.want_opposite,
+            parents=parents,
+            want_cursors=selected.cursors,
+            want_edge_cursors=selected.edge_cursors,
+            columns=self.columns,
+        )
+
+    def key(self) -> Hashable:
+        """The key of the plan's nested loader: two fields whose plans have one key fetch
+        the same pages."""
+        selected = self.selected
+        return (
+            self.spec.name,
+            _argument_key(self.args),
+            selected.count,
+            self.want_opposite,
+            selected.cursors,
+            selected.edge_cursors,
+            selected.rows,
+            tuple(map(id, self.columns)),  # the spec's own columns: they live as long as it does
+        )
+
+
+def _page_plan(info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]) -> _PagePlan:
     """Checks a connection field's arguments (before any SQL runs) and looks ahead at what
-    the query selects; returns what fetches its pages as connection dicts (one per parent
-    key, or one for a root connection), and the key of a nested loader (None unless
-    `keyed`: a root connection has no loader)."""
+    the query selects."""
     context = context_of(info)
     page = page_request(args, context.settings)
     ordering = _ordering(spec, args.get("order_by"))
@@ -203,47 +246,117 @@ def _fetcher(
     if not selected.rows:
         # Only counted: a page of no rows (its statement still has the page's shape).
         page = replace(page, size=0)
-    want_count, want_opposite = selected.count, selected.opposite(page)
-    want_cursors, want_edge_cursors = selected.cursors, selected.edge_cursors
     columns = spec.columns_for(selected.node_fields)
+    return _PagePlan(spec, args, where, ordering, page, selected, selected.opposite(page), columns)
+
+
+def _fetcher(
+    info: Info, plan: _PagePlan
+) -> Callable[[Sequence[Any] | None], Coroutine[Any, Any, list[dict[str, Any]]]]:
+    """What fetches a plan's pages as connection dicts: one per parent key (or one for a
+    root connection)."""
+    session = context_of(info).session
 
     async def fetch(parents: Sequence[Any] | None) -> list[dict[str, Any]]:
-        return await spec.fetch(
-            context.session,
-            context.caller,
-            where,
-            ordering,
-            page,
-            want_count=want_count,
-            want_opposite=want_opposite,
-            parents=parents,
-            want_cursors=want_cursors,
-            want_edge_cursors=want_edge_cursors,
-            columns=columns,
-        )
+        return await plan.spec.fetch(session, plan.query(info, parents))
 
-    if not keyed:
-        return fetch, None
-    key = (
-        spec.name,
-        _argument_key(args),
-        want_count,
-        want_opposite,
-        want_cursors,
-        want_edge_cursors,
-        selected.rows,
-        tuple(map(id, columns)),  # the spec's own columns: they live as long as it does
-    )
-    return fetch, key
+    return fetch
+
+
+# The nested connection fields a root connection may fetch with its own page, by the node
+# type and the field's name (see `nested_by_id`).
+_NESTED: dict[tuple[str, str], ConnectionSpec[Any]] = {}
+# `_nested_field`'s answers, as `_WANTS` keeps `wants`'. Bounded.
+_Nested = tuple[GraphQLObjectType, str, tuple[FieldNode, ...], ConnectionSpec[Any]]
+_CHILDREN: dict[tuple[int, ...], tuple[tuple[FieldNode, ...], _Nested | None]] = {}
+
+
+def _node_type(info: Info) -> GraphQLObjectType | None:
+    """The node type of the connection field `info` resolves."""
+    try:
+        connection = get_named_type(info.return_type)
+        edge = get_named_type(cast(GraphQLObjectType, connection).fields["edges"].type)
+        node = get_named_type(cast(GraphQLObjectType, edge).fields["node"].type)
+    except (AttributeError, KeyError):
+        return None
+    return node if isinstance(node, GraphQLObjectType) else None
+
+
+def _nested_field(info: Info) -> _Nested | None:
+    """The first nested connection field selected on the nodes of the connection field
+    `info` resolves, among those `_NESTED` holds: the node type, its field name, the field
+    nodes of its response key (through fragments; directives ignored, so these can be
+    more than execution groups, and then the pages fetched are not the ones asked for),
+    and its spec."""
+    nodes = tuple(info.field_nodes)
+    key = tuple(map(id, nodes))
+    known = _CHILDREN.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], nodes, strict=True)):
+        return known[1]
+    found: _Nested | None = None
+    node_type = _node_type(info)
+    if node_type is not None:
+        groups: dict[str, list[FieldNode]] = {}
+        for node in nodes:
+            for edges in field_nodes(node.selection_set, info):
+                if edges.name.value != "edges":
+                    continue
+                for edge in field_nodes(edges.selection_set, info):
+                    if edge.name.value != "node":
+                        continue
+                    for field in field_nodes(edge.selection_set, info):
+                        name = field.alias.value if field.alias else field.name.value
+                        groups.setdefault(name, []).append(field)
+        for group in groups.values():
+            field_name = group[0].name.value
+            spec = _NESTED.get((node_type.name, field_name))
+            if spec is not None and all(f.name.value == field_name for f in group):
+                found = (node_type, field_name, tuple(group), spec)
+                break
+    if len(_CHILDREN) >= _WANTS_SIZE:
+        _CHILDREN.clear()
+    _CHILDREN[key] = (nodes, found)
+    return found
+
+
+def _child_plan(info: Info) -> _PagePlan | None:
+    """The plan of the nested connection field to fetch with the page of the connection
+    field `info` resolves (see `resolve_connection`), or None: no such field, a page the
+    parent's statement cannot fetch (one after a cursor or an offset), or arguments that
+    fail (the field itself reports them where it is, with its own path)."""
+    nested = _nested_field(info)
+    if nested is None:
+        return None
+    node_type, field_name, group, spec = nested
+    field = node_type.fields[field_name]
+    try:
+        args = get_argument_values(field, group[0], info.variable_values)
+        plan = _page_plan(info._replace(field_nodes=list(group)), spec, args)
+    except Exception:
+        return None
+    if plan.page.cursor is not None or plan.page.offset > 0:
+        return None
+    return plan
 
 
 async def resolve_connection(
     info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """A root connection field: one statement for its page."""
-    fetch, _ = _fetcher(info, spec, args, keyed=False)
-    [connection] = await fetch(None)
-    return connection
+    """A root connection field: one statement for its page and, when its nodes select a
+    nested connection (`nested_by_id`), that connection's first page of each node, which
+    the nested field's loader then holds (the first such field only: two would multiply
+    each other's rows)."""
+    plan = _page_plan(info, spec, args)
+    context = context_of(info)
+    child = _child_plan(info) if plan.page.size > 0 else None
+    if child is None or not any(getattr(c, "name", None) == "id" for c in plan.columns):
+        [connection] = await spec.fetch(context.session, plan.query(info, None))
+        return connection
+    slices, pages = await spec.fetch_with_child(
+        context.session, plan.query(info, None), child.spec, child.query(info, ())
+    )
+    context.loaders.settle(child.key(), _fetcher(info, child), pages)
+    return slices[0]
 
 
 def nested_loader(info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]) -> Any:
@@ -260,9 +373,8 @@ def nested_loader(info: Info, spec: ConnectionSpec[Any], args: Mapping[str, Any]
     known = context.nested_connections.get(group)
     if known is not None and known[1] is spec and known[2] == args:
         return known[3]
-    fetch, key = _fetcher(info, spec, args)
-    assert key is not None
-    loader = context.loaders.connection(key, fetch)
+    plan = _page_plan(info, spec, args)
+    loader = context.loaders.connection(plan.key(), _fetcher(info, plan))
     context.nested_connections[group] = (nodes, spec, dict(args), loader)
     return loader
 
@@ -277,9 +389,14 @@ def resolve_nested_connection(
     return page
 
 
-def nested_by_id(spec: ConnectionSpec[Any]) -> Callable[[Info, dict[str, Any]], Any]:
-    """What `loads_per_parent` needs for a nested connection keyed by its parent's `id`:
-    the loader found once, then one load per parent."""
+def nested_by_id(
+    spec: ConnectionSpec[Any], type_name: str, field_name: str
+) -> Callable[[Info, dict[str, Any]], Any]:
+    """What `loads_per_parent` needs for nested connection field `field_name` of
+    `type_name`, keyed by its parent's `id`: the loader found once, then one load per
+    parent. A root connection of `type_name` nodes fetches the field's first pages with
+    its own (see `resolve_connection`); its loader then holds them."""
+    _NESTED[(type_name, field_name)] = spec
 
     def prepare(info: Info, args: dict[str, Any]) -> Callable[[Any], Any]:
         load = nested_loader(info, spec, args).load

@@ -71,6 +71,6 @@ async def resolve_agent(obj: Kernel, info: Info) -> Agent | None:
 
 
 @kernel.field("resourceAllocations")
-@loads_per_parent(nested_by_id(resource_allocations.CONNECTION))
+@loads_per_parent(nested_by_id(resource_allocations.CONNECTION, "KernelV2", "resourceAllocations"))
 def resolve_resource_allocations(obj: Kernel, info: Info, **args: Any) -> Awaitable[dict[str, Any]]:
     return resolve_nested_connection(info, resource_allocations.CONNECTION, args, obj.id)

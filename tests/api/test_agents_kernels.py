@@ -169,8 +169,8 @@ async def test_agent_slots_with_free_and_slot_type(gql: GraphQLClient) -> None:
             }
         }
     }
-    # Agents page, all agents' slot pages, all slot types.
-    assert gql.sql.count == 3
+    # Agents page with each agent's slot page, then all slot types.
+    assert gql.sql.count == 2
 
 
 KERNEL_QUERY = """
@@ -336,7 +336,8 @@ async def test_agent_kernels_nested(gql: GraphQLClient) -> None:
         },
         {"node": {"id": gid("AgentV2", "i-fx-c"), "kernels": {"count": 0, "edges": []}}},
     ]
-    assert gql.sql.count == 2
+    # The agents with each one's first page of kernels: one statement.
+    assert gql.sql.count == 1
 
 
 NESTED = """
@@ -359,21 +360,22 @@ query($n: Int!) {
 
 @pytest.mark.parametrize("parents", [1, 100])
 async def test_nested_statement_budget_is_fixed(gql: GraphQLClient, parents: int) -> None:
-    """Budget: agents page (with their container counts), slot pages, slot maps, kernel
-    pages, the kernels' agents, allocation pages, slot types: 7, for 1 parent or 100."""
+    """Budget: agents page (with their container counts and their first slot pages), slot
+    maps, kernel pages, the kernels' agents, allocation pages, slot types: 6, for 1 parent
+    or 100."""
     body = await gql.post(NESTED, {"n": parents})
     assert "errors" not in body
     assert len(body["data"]["agentsV2"]["edges"]) == parents
-    assert gql.sql.count == 7
+    assert gql.sql.count == 6
 
 
-async def test_simple_nested_page_under_fifty_agents_is_two_statements(gql: GraphQLClient) -> None:
+async def test_simple_nested_page_under_fifty_agents_is_one_statement(gql: GraphQLClient) -> None:
     body = await gql.post(
         "{ agentsV2(first: 50) { edges { node { id resourceSlots(first: 5, "
         "orderBy: [{field: USED, direction: DESC}]) { count edges { node { slotName used } } } } } } }"
     )
     assert len(body["data"]["agentsV2"]["edges"]) == 50
-    assert gql.sql.count == 2
+    assert gql.sql.count == 1
 
 
 async def test_hundred_mixed_nodes_cost_one_statement(gql: GraphQLClient) -> None:
@@ -560,14 +562,17 @@ async def test_a_counted_only_page_fetches_no_rows_beyond_its_probe(gql: GraphQL
     gql.sql.reset()
     body = await gql.post(counted)
     assert "errors" not in body
-    page, slots = gql.sql.statements
-    assert "LIMIT 4" in str(page.compile())  # edges are selected: the whole page
-    assert "LIMIT 1" in str(slots.compile())  # only counted: one probe row
-    assert "LIMIT 4" not in str(slots.compile())
+    # The agents' page with each one's slots, counted: one statement.
+    [page] = gql.sql.statements
+    sql = str(page.compile())
+    assert sql.count("LIMIT 4") == 1  # edges are selected: the whole page
+    assert sql.count("LIMIT 1") == 1  # only counted: one probe row
+    assert "LIMIT 3" not in sql
     gql.sql.reset()
     full = await gql.post(both)
     assert "errors" not in full
-    assert gql.sql.count == 3  # the page, the counted slots, the listed slots
+    # The page with the counted slots (the first nested connection), the listed slots.
+    assert gql.sql.count == 2
     agents = body["data"]["agentsV2"]["edges"]
     listed = full["data"]["agentsV2"]["edges"]
     assert len(agents) == 3

@@ -141,7 +141,10 @@ async def test_each_parent_gets_its_own_page(gql: GraphQLClient, data: st.DataOb
     for call in calls:
         gql.sql.reset()
         together = await batched(gql, field, parents, call)
-        # One statement for the agents, one for all parents' pages.
-        assert gql.sql.count == 2
+        # A first page comes with the agents, its rows joined to each agent's: one
+        # statement. A page after a cursor or an offset is fetched for all parents at once
+        # after the agents: two.
+        first_pages = call is calls[0] and not args.get("offset")
+        assert gql.sql.count == (1 if first_pages else 2)
         for parent, page in zip(parents, together, strict=True):
             assert page == await alone(gql, field, parent, call), (parent, call)
