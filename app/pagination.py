@@ -677,22 +677,22 @@ def build_select_with_child(
 
     def shape_both(fetched: Result) -> tuple[list[Slice], dict[Any, Slice]]:
         own, children = prefixed_views(fetched, _CHILD)
-        identify = own.reader(key)
-        present = children.reader(_ROW)
+        # Each row's key and whether its child page has a row there, in one call per row.
+        both = fetched.getter((key, _CHILD + _ROW))
         rows: list[Any] = []
         grouped: list[list[Any]] = []
         keys: list[Any] = []
         last: Any = rows  # no row's key
         group: list[Any] = []
         for row in fetched:
-            at = identify(row)
+            at, present = both(row)
             if at != last or at is None:
                 last = at
                 rows.append(row)
                 keys.append(at)
                 group = []
                 grouped.append(group)
-            if present(row) is not None:
+            if present is not None:
                 group.append(row)
         own[:] = rows
         slices = shape_parent(own)

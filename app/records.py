@@ -95,8 +95,10 @@ class AgentResourceSlot:
 
     @property
     def free(self) -> Decimal:
-        # `used` may exceed a capacity that shrank; nothing is free then.
-        return max(self.capacity - self.used, _ZERO)
+        # `used` may exceed a capacity that shrank; nothing is free then. (A comparison
+        # first: `max` of a new difference cost twice as much, on every slot of a page.)
+        capacity, used = self.capacity, self.used
+        return capacity - used if capacity >= used else _ZERO
 
 
 @record

@@ -6,7 +6,7 @@ from app.db import RequestSession
 from app.filters import string_filter, value_filter
 from app.pagination import Kind, SortKey
 from app.records import AgentResourceSlot
-from app.repositories.base import ConnectionSpec, RecordReader, fetch_by_pairs, rows_by_keys
+from app.repositories.base import ConnectionSpec, RecordReader, fetch_by_pairs, result_by_keys
 from app.tables import agent_resources as t
 
 COLUMNS = (t.c.agent_id, t.c.slot_name, t.c.capacity, t.c.used)
@@ -58,8 +58,10 @@ async def fetch_by_agents(
     session: RequestSession, agent_ids: Sequence[str]
 ) -> list[list[AgentResourceSlot]]:
     """Every slot of each agent (for its resourceInfo maps): one statement."""
-    rows = await rows_by_keys(session, COLUMNS, t.c.agent_id, agent_ids, order_by=(t.c.slot_name,))
+    rows = await result_by_keys(
+        session, COLUMNS, t.c.agent_id, agent_ids, order_by=(t.c.slot_name,)
+    )
     grouped: dict[str, list[AgentResourceSlot]] = {agent_id: [] for agent_id in agent_ids}
-    for slot in to_record.many(rows):
+    for slot in to_record.of_result(rows, rows):
         grouped[slot.agent_id].append(slot)
     return [grouped[agent_id] for agent_id in agent_ids]

@@ -516,20 +516,15 @@ def _both(visible: ColumnElement[bool], where: ColumnElement[bool]) -> ColumnEle
     return memoized_for(_BOTH, (visible, where), lambda: sa.and_(visible, where))
 
 
-async def rows_by_keys(
-    session: RequestSession,
+def _by_keys(
     columns: Sequence[ColumnElement[Any]],
     key: ColumnElement[Any],
     keys: Sequence[Any],
-    *,
-    visible: ColumnElement[bool] | None = None,
-    order_by: Sequence[ColumnElement[Any]] = (),
-) -> Sequence[Row]:
-    """The rows whose `key` is one of `keys` (and `visible`): one statement.
-
-    Its SQL is compiled once per columns, key, visibility and order, like a page's (see
-    PageStatement): the keys are its one named parameter, so no statement is built per
-    request (building one and its cache key took ~50-80 µs, five times for `nodes`)."""
+    visible: ColumnElement[bool] | None,
+    order_by: Sequence[ColumnElement[Any]],
+) -> tuple[Hashable, dict[str, Any], Callable[..., sa.Select[Any]]]:
+    """The shape, values and builder of a statement for the rows whose `key` is one of
+    `keys` (and `visible`), in `order_by` (see `rows_by_keys`)."""
     no_nul(list(keys))  # checked here: the statement that would check it is not built
 
     def build(tag: str = "") -> sa.Select[Any]:
@@ -547,11 +542,39 @@ async def rows_by_keys(
         visible is not None,
         tuple(map(id, order_by)),
     )
-    values = {_KEYS[0]: list(keys)}
-    if order_by:  # rows in an order: a statement of its own
-        return await session.fetch_records(PageStatement(shape, visible, values, build))
-    # In one statement with the other lookups of this step (see RequestSession.fetch_lookup).
+    return shape, {_KEYS[0]: list(keys)}, build
+
+
+async def rows_by_keys(
+    session: RequestSession,
+    columns: Sequence[ColumnElement[Any]],
+    key: ColumnElement[Any],
+    keys: Sequence[Any],
+    *,
+    visible: ColumnElement[bool] | None = None,
+) -> Sequence[Row]:
+    """The rows whose `key` is one of `keys` (and `visible`): one statement, with the other
+    lookups of this step of the event loop (see RequestSession.fetch_lookup).
+
+    Its SQL is compiled once per columns, key and visibility, like a page's (see
+    PageStatement): the keys are its one named parameter, so no statement is built per
+    request (building one and its cache key took ~50-80 µs, five times for `nodes`)."""
+    shape, values, build = _by_keys(columns, key, keys, visible, ())
     return await session.fetch_lookup(Lookup(shape, visible, values, build))
+
+
+async def result_by_keys(
+    session: RequestSession,
+    columns: Sequence[ColumnElement[Any]],
+    key: ColumnElement[Any],
+    keys: Sequence[Any],
+    *,
+    order_by: Sequence[ColumnElement[Any]],
+) -> Result:
+    """`rows_by_keys` in `order_by`: a statement of its own, its rows as asyncpg gives them
+    (see app.db.Result; records come from them without a `databases` Record per row)."""
+    shape, values, build = _by_keys(columns, key, keys, None, order_by)
+    return await session.fetch_page(PageStatement(shape, None, values, build))
 
 
 async def fetch_by_keys(
