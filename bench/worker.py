@@ -35,15 +35,19 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from app.settings import PROJECT_ROOT
 from bench.cluster import (
     AGENT_INFO_FIELDS,
+    NODES_QUERY,
     PAGE_QUERY,
     SLOT_LIST_QUERY,
     _agents_query,
+    _keys,
     _running_query,
     built_dataset_url,
+    node_ids,
 )
 from bench.common import (
     HOST,
@@ -67,6 +71,7 @@ QUERIES = {
     "a": ("agents+slots", _agents_query("")),
     "b": ("agents+slots+info", _agents_query(AGENT_INFO_FIELDS)),
     "c": ("running kernels", _running_query()),
+    "d": ("nodes", NODES_QUERY),
     "f": ("kernel page, first", PAGE_QUERY),
 }
 
@@ -134,6 +139,15 @@ def worker(name: str, tree: Path, database_url: str, scratch: Path) -> Iterator[
         yield s
 
 
+def payload(key: str, database_url: str, kernels: int) -> dict[str, Any]:
+    """The request body of query `key`; d's IDs are bench.cluster's, from the data set."""
+    document = QUERIES[key][1]
+    if key != "d":
+        return {"query": document}
+    ids, _ = node_ids(asyncio.run(_keys(database_url, kernels)))
+    return {"query": document, "variables": {"ids": ids}}
+
+
 def measure(args: argparse.Namespace, database_url: str, authorization: str) -> int:
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         raise BenchError("bench.worker needs wrk and taskset (Debian: wrk, util-linux)")
@@ -158,8 +172,8 @@ def measure(args: argparse.Namespace, database_url: str, authorization: str) -> 
         print(f"base {args.base} ({trees['base'].name[:12]}) against this tree")
         print(f"{'query':<6}{'base µs':>10}{'this µs':>10}{'ratio':>8}  runs (base | this)")
         for key in keys:
-            name, document = QUERIES[key]
-            query = Query(key, name, name, {"query": document}, 0)
+            name = QUERIES[key][0]
+            query = Query(key, name, name, payload(key, database_url, args.kernels), 0)
             for load in loads.values():  # warm-up
                 load.run(query, args.concurrency, 1)
             samples: dict[str, list[float]] = {"base": [], "this": []}

@@ -50,4 +50,4 @@ def test_the_queries_are_the_cluster_benchmarks_and_the_fixed_cost() -> None:
 
     assert QUERIES["t"][1] == "{ __typename }"
     assert QUERIES["s"][1] == SLOT_LIST_QUERY
-    assert set(QUERIES) == {"t", "s", "a", "b", "c", "f"}
+    assert set(QUERIES) == {"t", "s", "a", "b", "c", "d", "f"}
