@@ -211,6 +211,14 @@ def source_only(resolve: R) -> R:
     return resolve
 
 
+@source_only
+def itself(source: Any, _: Any) -> Any:
+    """The resolver of a field whose value is its source (a view of the record, such as a
+    kernel's `lifecycle`): the fast path neither calls it nor reads an attribute, and
+    completes the source itself as the field's value."""
+    return source
+
+
 def _inert_source(kind: type) -> bool:
     """Whether objects of this type can be completed as sources without graphql-core: a dict,
     or a dataclass (the records) that is not awaitable, not an exception, and has no dynamic
@@ -297,6 +305,9 @@ def _compute(resolve: Callable[..., Any], complete: Complete) -> Complete:
 
 
 def _computed_reader(resolve: Callable[..., Any]) -> Callable[[Any], Any]:
+    if resolve is itself:
+        return _identity
+
     def read(source: Any) -> Any:
         return resolve(source, None)
 
@@ -527,7 +538,10 @@ class _Codegen:
             self.value(inner, variable, out, pad)
         elif kind == "compute":
             _, resolve, inner = node  # type: ignore[misc]
-            out.append(f"{pad}{variable} = {self.constant(resolve)}(v, None)")
+            if resolve is itself:
+                out.append(f"{pad}{variable} = v")
+            else:
+                out.append(f"{pad}{variable} = {self.constant(resolve)}(v, None)")
             self.value(inner, variable, out, pad)
         elif kind == "typename":
             # `_typename`: the type's name, completed as a String.

@@ -3,8 +3,8 @@ becomes one SQL statement. Built per request because aiodataloader binds the run
 
 from __future__ import annotations
 
-from asyncio import Future
-from collections.abc import Callable, Coroutine, Hashable, Mapping
+from asyncio import Future, Task, gather
+from collections.abc import Callable, Coroutine, Hashable, Mapping, Sequence
 from functools import cached_property, partial
 from typing import Any
 from uuid import UUID
@@ -83,6 +83,26 @@ class _Loader(DataLoader[Any, Any]):
         # aiodataloader's dispatch_queue, for a loader without a maximum batch size.
         queue, self._queue = self._queue, []
         self.loop.create_task(dispatch_queue_batch(self, queue))
+
+
+async def batch_at_dispatch(
+    batches: Sequence[tuple[Callable[[list[Any]], Coroutine[Any, Any, list[Any]]], list[Any]]],
+) -> list[list[Any]]:
+    """Each of `batches` (a loader's batch function and keys) called as a loader dispatches
+    its queue, in the step the loads made in this step are dispatched (two steps on, each
+    batch a task of its own: see `_Loader`): a caller that knows all its keys at once needs
+    no future per key, and its statements still join those of the loads of its step (see
+    RequestSession.fetch_lookup). The values in each batch's key order; the first failure
+    is raised, and cancelling the caller cancels the batches."""
+    loop = running_loop()
+    started: Future[list[Task[list[Any]]]] = loop.create_future()
+
+    def start() -> None:
+        if not started.cancelled():
+            started.set_result([loop.create_task(fn(keys)) for fn, keys in batches])
+
+    loop.call_soon(loop.call_soon, start)
+    return list(await gather(*await started))
 
 
 class Loaders:

@@ -12,7 +12,7 @@ from aiodataloader import DataLoader
 from ariadne import ObjectType
 
 from app.context import Info, context_of
-from app.execution import loads_per_parent, source_only
+from app.execution import itself, loads_per_parent, source_only
 from app.ids import encode_global_id
 from app.records import Agent, AgentResourceSlot
 from app.repositories import agent_resources, kernels
@@ -29,14 +29,9 @@ def resolve_id(obj: Agent, _: Info) -> str:
     return encode_global_id("AgentV2", obj.id)
 
 
-@source_only
-def _itself(obj: Agent, _: Info) -> Agent:
-    return obj
-
-
-agent.set_field("statusInfo", _itself)
-agent.set_field("systemInfo", _itself)
-agent.set_field("networkInfo", _itself)
+agent.set_field("statusInfo", itself)
+agent.set_field("systemInfo", itself)
+agent.set_field("networkInfo", itself)
 
 
 def _resource_info(slots: list[AgentResourceSlot]) -> dict[str, dict[str, str]]:

@@ -8,7 +8,7 @@ from typing import Any
 from ariadne import ObjectType
 
 from app.context import Info, context_of
-from app.execution import loads_per_parent, source_only
+from app.execution import itself, loads_per_parent, source_only
 from app.ids import encode_global_id
 from app.records import Agent, Kernel
 from app.repositories import resource_allocations
@@ -54,13 +54,8 @@ def resolve_resource(obj: Kernel, _: Info) -> dict[str, Any]:
     }
 
 
-@source_only
-def _itself(obj: Kernel, _: Info) -> Kernel:
-    return obj
-
-
-kernel.set_field("cluster", _itself)
-kernel.set_field("lifecycle", _itself)
+kernel.set_field("cluster", itself)
+kernel.set_field("lifecycle", itself)
 
 
 @kernel.field("agent")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import operator
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiodataloader import DataLoader
 from ariadne import InterfaceType
 from graphql import FieldNode, GraphQLNamedType, GraphQLObjectType, is_abstract_type
 
@@ -16,6 +17,7 @@ from app.context import Info, RequestContext, context_of
 from app.errors import InvalidParameters
 from app.execution import source_only
 from app.ids import decode_global_id
+from app.loaders import batch_at_dispatch
 from app.records import (
     Agent,
     AgentResourceSlot,
@@ -56,14 +58,11 @@ def _uuid_pair(raw: str) -> tuple[uuid.UUID, str]:
     return _uuid(owner), slot_name
 
 
-Load = Callable[[Any], Awaitable[object | None]]
-
-
 @dataclass(frozen=True, eq=False)  # hashed by identity: one dict lookup per ID
 class _NodeType:
     parse: Callable[[str], Any]
-    # The load of one key, for a lookup whose query selects the given fields on the node.
-    loader: Callable[[RequestContext, frozenset[str]], Load]
+    # The loader of keys, for a lookup whose query selects the given fields on the node.
+    loader: Callable[[RequestContext, frozenset[str]], DataLoader[Any, Any]]
     # Whether the loader narrows its statement to the selected fields' columns.
     narrows: bool = False
 
@@ -71,11 +70,11 @@ class _NodeType:
 # Type name -> how to read its raw id and load it. Each load goes through a per-request
 # DataLoader, so any number of IDs of one type (and one selection) cost one statement.
 _NODE_TYPES: Mapping[str, _NodeType] = {
-    "ResourceSlotType": _NodeType(_text, lambda c, _: c.loaders.slot_type.load),
-    "AgentV2": _NodeType(_text, lambda c, fields: c.loaders.agent_reading(fields).load, True),
-    "KernelV2": _NodeType(_uuid, lambda c, fields: c.loaders.kernel_reading(fields).load, True),
-    "AgentResourceSlot": _NodeType(_pair, lambda c, _: c.loaders.agent_slot.load),
-    "KernelResourceAllocation": _NodeType(_uuid_pair, lambda c, _: c.loaders.allocation.load),
+    "ResourceSlotType": _NodeType(_text, lambda c, _: c.loaders.slot_type),
+    "AgentV2": _NodeType(_text, lambda c, fields: c.loaders.agent_reading(fields), True),
+    "KernelV2": _NodeType(_uuid, lambda c, fields: c.loaders.kernel_reading(fields), True),
+    "AgentResourceSlot": _NodeType(_pair, lambda c, _: c.loaders.agent_slot),
+    "KernelResourceAllocation": _NodeType(_uuid_pair, lambda c, _: c.loaders.allocation),
 }
 
 _TYPE_NAMES: Mapping[type, str] = {
@@ -163,10 +162,11 @@ def _meets(info: Info, condition: str, object_type: GraphQLNamedType | None) -> 
 
 async def resolve_global_id(info: Info, global_id: str) -> object | None:
     node_type, key = _parse(global_id)
-    return await _load_of(info, node_type)(key)
+    found: object | None = await _loader_of(info, node_type).load(key)
+    return found
 
 
-def _load_of(info: Info, node_type: _NodeType) -> Load:
+def _loader_of(info: Info, node_type: _NodeType) -> DataLoader[Any, Any]:
     fields = selected_fields(info, _NAMES[node_type]) if node_type.narrows else frozenset()
     return node_type.loader(context_of(info), fields)
 
@@ -175,17 +175,32 @@ _NAMES = {node_type: name for name, node_type in _NODE_TYPES.items()}
 
 
 async def resolve_global_ids(info: Info, global_ids: Sequence[str]) -> list[object | None]:
+    """The objects of `global_ids`, in their order (None where absent or not visible).
+
+    All the keys are known at once, so each type's loader batch is called with its keys
+    directly, when the loads of this step dispatch (see `batch_at_dispatch`): their lookups
+    run as one statement with those loads' (RequestSession.fetch_lookup). A future per ID,
+    its load and the loader's dispatch were a tenth of a `nodes` request of 100 IDs. The
+    loaders' per-request caches are not used: an ID asked for again elsewhere in the
+    request is looked up again."""
     # Decode every ID first: one malformed ID fails the field before any SQL runs.
     parsed = [_parse(global_id) for global_id in global_ids]
-    # Every load is asked for before any is awaited, so the loaders batch them; each type's
-    # batch settles all of its loads at once, so the awaits below wait once per batch, not
-    # once per ID (asyncio.gather watched each of them with a callback of its own). The
-    # first failing ID in the list fails the field.
-    loaders: dict[_NodeType, Load] = {}
-    loads = []
+    # Each type's keys, each once, in the order first asked for, and its loader.
+    batches: dict[_NodeType, tuple[DataLoader[Any, Any], dict[Any, None]]] = {}
     for node_type, key in parsed:
-        load = loaders.get(node_type)
-        if load is None:
-            load = loaders[node_type] = _load_of(info, node_type)
-        loads.append(load(key))
-    return [await load for load in loads]
+        batch = batches.get(node_type)
+        if batch is None:
+            batch = batches[node_type] = (_loader_of(info, node_type), {})
+        batch[1][key] = None
+    found = await batch_at_dispatch(
+        [(loader.batch_load_fn, list(keys)) for loader, keys in batches.values()]
+    )
+    by_key = {
+        node_type: dict(zip(keys, values, strict=True))
+        for (node_type, (_, keys)), values in zip(batches.items(), found, strict=True)
+    }
+    nodes = [by_key[node_type][key] for node_type, key in parsed]
+    for value in nodes:
+        if isinstance(value, Exception):
+            raise value  # a batch's value for a key that failed, as its load raised it
+    return nodes

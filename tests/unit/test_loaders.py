@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from aiodataloader import Loader
 
-from app.loaders import _Loader
+from app.loaders import _Loader, batch_at_dispatch
 
 
 async def test_loads_of_one_tick_are_one_batch_and_cached() -> None:
@@ -102,3 +103,60 @@ async def test_a_loader_made_on_one_loop_is_used_in_the_next() -> None:
     assert await asyncio.to_thread(in_new_loop) == 2
     assert await asyncio.to_thread(in_new_loop) == 2
     assert await _Loader(batch).load(41) == 42
+
+
+async def test_batches_called_directly_start_in_the_step_loads_dispatch() -> None:
+    """`batch_at_dispatch` starts its batches in the step a loader dispatches the loads made
+    in the same step, so a batch that waits one step for the others started with it (as
+    RequestSession.fetch_lookup does) sees them all: one statement for both."""
+    started: list[str] = []
+    seen_together: list[list[str]] = []
+
+    def gathering(name: str) -> Any:
+        async def batch(keys: list[int]) -> list[int]:
+            started.append(name)
+            if len(started) == 1:
+                await asyncio.sleep(0)  # the gathering window of fetch_lookup
+                seen_together.append(list(started))
+            return [key * 10 for key in keys]
+
+        return batch
+
+    loader = _Loader(gathering("loader"))
+
+    async def load_one() -> int:
+        value: int = await loader.load(1)
+        return value
+
+    # Two resolvers of one step: one loads, the other knows all its keys.
+    loaded, direct = await asyncio.gather(
+        load_one(),
+        batch_at_dispatch([(gathering("direct-a"), [2, 3]), (gathering("direct-b"), [4])]),
+    )
+    assert loaded == 10
+    assert direct == [[20, 30], [40]]
+    assert seen_together == [["loader", "direct-a", "direct-b"]]
+
+
+async def test_batches_called_directly_fail_and_cancel_as_one() -> None:
+    async def fails(keys: list[int]) -> list[int]:
+        raise RuntimeError("database down")
+
+    ran: list[list[int]] = []
+
+    async def runs(keys: list[int]) -> list[int]:
+        ran.append(keys)
+        return keys
+
+    with pytest.raises(RuntimeError, match="database down"):
+        await batch_at_dispatch([(runs, [1]), (fails, [2])])
+    # Cancelled before its step came: no batch is ever started.
+    ran.clear()
+    waiting = asyncio.ensure_future(batch_at_dispatch([(runs, [3])]))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert ran == []
