@@ -211,12 +211,15 @@ def source_only(resolve: R) -> R:
     return resolve
 
 
-@source_only
-def itself(source: Any, _: Any) -> Any:
-    """The resolver of a field whose value is its source (a view of the record, such as a
-    kernel's `lifecycle`): the fast path neither calls it nor reads an attribute, and
-    completes the source itself as the field's value."""
-    return source
+_SOURCE_ITSELF: set[Callable[..., Any]] = set()
+
+
+def source_itself(resolve: R) -> R:
+    """Mark a `source_only` resolver whose value is its source unchanged (a view of the
+    record, such as a kernel's `lifecycle`): the fast path does not call it, and completes
+    the source itself as the field's value."""
+    _SOURCE_ITSELF.add(resolve)
+    return source_only(resolve)
 
 
 def _inert_source(kind: type) -> bool:
@@ -305,7 +308,7 @@ def _compute(resolve: Callable[..., Any], complete: Complete) -> Complete:
 
 
 def _computed_reader(resolve: Callable[..., Any]) -> Callable[[Any], Any]:
-    if resolve is itself:
+    if resolve in _SOURCE_ITSELF:
         return _identity
 
     def read(source: Any) -> Any:
@@ -538,7 +541,7 @@ class _Codegen:
             self.value(inner, variable, out, pad)
         elif kind == "compute":
             _, resolve, inner = node  # type: ignore[misc]
-            if resolve is itself:
+            if resolve in _SOURCE_ITSELF:
                 out.append(f"{pad}{variable} = v")
             else:
                 out.append(f"{pad}{variable} = {self.constant(resolve)}(v, None)")

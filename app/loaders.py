@@ -149,6 +149,36 @@ class Loaders:
             return self.agent
         return self._narrowed("agent", columns, partial(agents.fetch_by_ids, self._session))
 
+    def slot_type_reading(
+        self, node_fields: frozenset[str]
+    ) -> DataLoader[str, ResourceSlotType | None]:
+        """`agent_reading` for slot types."""
+        columns = resource_slot_types.CONNECTION.lookup_columns(node_fields)
+        if columns is None:
+            return self.slot_type
+        fetch = partial(resource_slot_types.fetch_by_names, self._session)
+        return self._narrowed("slot_type", columns, fetch)
+
+    def agent_slot_reading(
+        self, node_fields: frozenset[str]
+    ) -> DataLoader[tuple[str, str], AgentResourceSlot | None]:
+        """`agent_reading` for agents' slots."""
+        columns = agent_resources.CONNECTION.lookup_columns(node_fields)
+        if columns is None or not self._caller.sees_agents:
+            return self.agent_slot
+        fetch = partial(agent_resources.fetch_by_keys, self._session)
+        return self._narrowed("agent_slot", columns, fetch)
+
+    def allocation_reading(
+        self, node_fields: frozenset[str]
+    ) -> DataLoader[tuple[UUID, str], KernelResourceAllocation | None]:
+        """`agent_reading` for kernels' allocations."""
+        columns = resource_allocations.CONNECTION.lookup_columns(node_fields)
+        if columns is None:
+            return self.allocation
+        fetch = partial(resource_allocations.fetch_by_keys, self._session, self._caller)
+        return self._narrowed("allocation", columns, fetch)
+
     def kernel_reading(self, node_fields: frozenset[str]) -> DataLoader[UUID, Kernel | None]:
         """`agent_reading` for kernels."""
         columns = kernels.CONNECTION.lookup_columns(node_fields)

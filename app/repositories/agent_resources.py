@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.sql import ColumnElement
 
 from app.db import RequestSession
 from app.filters import string_filter, value_filter
@@ -37,16 +40,32 @@ CONNECTION = ConnectionSpec(
     },
     to_record=to_record,
     parent_column=t.c.agent_id,
+    # A page reads its agent's id only for the slots' global IDs (its rows are each
+    # agent's already); a lookup maps its rows back by agent and slot name.
+    field_columns={
+        "id": ("agent_id", "slot_name"),
+        "slotName": ("slot_name",),
+        "capacity": ("capacity",),
+        "used": ("used",),
+        "free": ("capacity", "used"),
+        "slotType": ("slot_name",),
+    },
+    always=("slot_name",),
+    lookup_always=("agent_id", "slot_name"),
 )
 
 
 async def fetch_by_keys(
-    session: RequestSession, keys: Sequence[tuple[str, str]]
+    session: RequestSession,
+    keys: Sequence[tuple[str, str]],
+    columns: Sequence[ColumnElement[Any]] = COLUMNS,
 ) -> list[AgentResourceSlot | None]:
+    """Slots by (agent, slot name); `columns` those the lookup's selection reads (see
+    ConnectionSpec.lookup_columns)."""
     return await fetch_by_pairs(
         session,
         t,
-        COLUMNS,
+        columns,
         (t.c.agent_id, t.c.slot_name),
         keys,
         to_record,

@@ -63,6 +63,9 @@ class _Reads:
     # `names` with NOT_LOADED in their places.
     missing: tuple[str, ...] = ()
     make: Callable[[Sequence[Any]], Any] | None = None
+    # The record of a raw row, its values read by index in one generated call (None when a
+    # value needs a result processor): no tuple of values per row, no second call.
+    from_raw: Callable[[Any], Any] | None = None
 
 
 # A row's column map; compared over a whole result in C (map/operator.is_), not in a
@@ -130,6 +133,7 @@ def _plan_reads(cls: type, names: tuple[str, ...], row: Any) -> _Reads | None:
         {name: position for position, name in enumerate(present)},
         tuple(missing),
         _maker(cls, names, present, missing) if missing else None,
+        None if processed else _maker(cls, names, present, missing, indexes=indexes),
     )
 
 
@@ -139,11 +143,18 @@ def _maker(
     present: list[str],
     missing: list[str],
     converters: Mapping[str, Callable[[Any], Any]] | None = None,
+    *,
+    indexes: Sequence[int] | None = None,
 ) -> Callable[[Sequence[Any]], Any]:
     """`lambda values: cls(values[0], NOT_LOADED, convert(values[1]), ...)` for a record
     whose result has the `present` fields (in its order), lacks the `missing` ones, and
-    has `converters` for some: one call per row, like `cls(*values)`."""
-    at = {name: position for position, name in enumerate(present)}
+    has `converters` for some: one call per row, like `cls(*values)`. With `indexes` (each
+    present field's column in the row), a function of the raw row itself:
+    `lambda raw: cls(raw[3], NOT_LOADED, ...)`."""
+    if indexes is not None:
+        at = {name: indexes[position] for position, name in enumerate(present)}
+    else:
+        at = {name: position for position, name in enumerate(present)}
     namespace: dict[str, Any] = {"cls": cls, "NOT_LOADED": NOT_LOADED}
     arguments: list[str] = []
     keywords = False  # after an optional field that is absent, the rest go by name
@@ -211,7 +222,7 @@ class RecordReader(Generic[R]):
         column_map = first._column_map
         if not all(map(operator.is_, map(_COLUMN_MAP, rows), repeat(column_map))):
             return [from_row(cls, row, converters) for row in rows]  # pragma: no cover
-        return self._made(reads, list(map(_RAW, rows)), lambda: rows)
+        return self._made(reads, list(map(_RAW, rows)))
 
     def of_result(self, result: Result, raws: Sequence[Any]) -> list[R]:
         """The records of raw rows `raws` of `result` (see app.db.Result): `many` without
@@ -222,11 +233,9 @@ class RecordReader(Generic[R]):
         reads = _reads_of(cls, _fields_of(cls)[0], result.wrap(raws[0]))
         if reads is None:
             return [from_row(cls, result.wrap(raw), converters) for raw in raws]
-        return self._made(reads, raws, lambda: list(map(result.wrap, raws)))
+        return self._made(reads, raws)
 
-    def _made(
-        self, reads: _Reads, raws: Sequence[Any], rows: Callable[[], Sequence[Row]]
-    ) -> list[R]:
+    def _made(self, reads: _Reads, raws: Sequence[Any]) -> list[R]:
         """The records of the raw rows of one result, with the result's reads."""
         cls, converters = self.cls, self.converters
         if converters:
@@ -241,12 +250,9 @@ class RecordReader(Generic[R]):
             # Values to process (and convert): from_row's own steps, with the reads of the
             # result looked up once.
             return [_from_raw(cls, reads, raw, converters, {}) for raw in raws]
-        if reads.make is not None:
-            make = reads.make
-            return [make(get(raw)) for raw in raws]
-        if reads.positional:
-            return [cls(*get(raw)) for raw in raws]
-        return [from_row(cls, row) for row in rows()]
+        # Nothing to process: each record straight from its raw row (`_Reads.from_raw`).
+        assert reads.from_raw is not None
+        return list(map(reads.from_raw, raws))
 
 
 # Record makers that convert some columns (see `_converting`), by the identities of the
@@ -372,6 +378,9 @@ class ConnectionSpec(Generic[T]):
     # way.
     field_columns: Mapping[str, tuple[str, ...]] | None = None
     always: tuple[str, ...] = ()
+    # Columns a lookup by key reads whatever is selected: the key it maps its rows back by
+    # (a slot's agent and name), which a page of the same fields need not read.
+    lookup_always: tuple[str, ...] = ()
     # Per node field that is a view of the record (a kernel's `lifecycle`, an agent's
     # `statusInfo`), the columns each of its own fields reads: a page whose query selects
     # `lifecycle { status createdAt }` reads 2 of its 5 columns (each column a page reads
@@ -433,6 +442,10 @@ class ConnectionSpec(Generic[T]):
 
         def narrowed() -> tuple[ColumnElement[Any], ...] | None:
             columns = self.columns_for(node_fields)
+            if self.lookup_always:
+                chosen = {column.name for column in columns} | set(self.lookup_always)
+                optional = tuple(c for c in columns if all(c is not own for own in self.columns))
+                columns = (*(c for c in self.columns if c.name in chosen), *optional)
             every = len(columns) == len(self.columns) and all(
                 map(operator.is_, columns, self.columns)
             )

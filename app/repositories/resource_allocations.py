@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
+
+from sqlalchemy.sql import ColumnElement
 
 from app.auth import Caller
 from app.db import RequestSession
@@ -40,6 +43,16 @@ CONNECTION = ConnectionSpec(
     },
     to_record=to_record,
     parent_column=t.c.kernel_id,
+    # As agent_resources': a page reads its kernel's id only for the global IDs.
+    field_columns={
+        "id": ("kernel_id", "slot_name"),
+        "slotName": ("slot_name",),
+        "requested": ("requested",),
+        "used": ("used",),
+        "slotType": ("slot_name",),
+    },
+    always=("slot_name",),
+    lookup_always=("kernel_id", "slot_name"),
 )
 
 
@@ -50,14 +63,18 @@ _WITH_KERNEL = t.join(kernels, kernels.c.id == t.c.kernel_id)
 
 
 async def fetch_by_keys(
-    session: RequestSession, caller: Caller, keys: Sequence[tuple[UUID, str]]
+    session: RequestSession,
+    caller: Caller,
+    keys: Sequence[tuple[UUID, str]],
+    columns: Sequence[ColumnElement[Any]] = COLUMNS,
 ) -> list[KernelResourceAllocation | None]:
-    """Allocations by key; one of a kernel the caller may not see is absent."""
+    """Allocations by key; one of a kernel the caller may not see is absent. `columns` those
+    the lookup's selection reads (see ConnectionSpec.lookup_columns)."""
     visible = caller.kernel_scope()
     return await fetch_by_pairs(
         session,
         t if visible is None else _WITH_KERNEL,
-        COLUMNS,
+        columns,
         (t.c.kernel_id, t.c.slot_name),
         keys,
         to_record,

@@ -3,8 +3,10 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
 
 from app.db import RequestSession
 from app.filters import string_filter
@@ -80,8 +82,12 @@ CONNECTION = ConnectionSpec(
 
 
 async def fetch_by_names(
-    session: RequestSession, names: Sequence[str]
+    session: RequestSession,
+    names: Sequence[str],
+    columns: Sequence[ColumnElement[Any]] = COLUMNS,
 ) -> list[ResourceSlotType | None]:
+    """Slot types by name; `columns` those the lookup's selection reads (see
+    ConnectionSpec.lookup_columns)."""
     return await fetch_by_keys(
-        session, COLUMNS, t.c.slot_name, names, to_record, lambda r: r.slot_name
+        session, columns, t.c.slot_name, names, to_record, lambda r: r.slot_name
     )

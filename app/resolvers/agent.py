@@ -12,12 +12,13 @@ from aiodataloader import DataLoader
 from ariadne import ObjectType
 
 from app.context import Info, context_of
-from app.execution import itself, loads_per_parent, source_only
+from app.execution import loads_per_parent, source_only
 from app.ids import encode_global_id
 from app.records import Agent, AgentResourceSlot
 from app.repositories import agent_resources, kernels
 from app.resolvers.connection import nested_by_id, resolve_nested_connection
 from app.resolvers.scalars import remembered_decimal_text, serialize_decimal
+from app.resolvers.views import itself
 
 agent = ObjectType("AgentV2")
 agent_system_info = ObjectType("AgentSystemInfo")

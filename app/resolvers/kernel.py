@@ -8,11 +8,12 @@ from typing import Any
 from ariadne import ObjectType
 
 from app.context import Info, context_of
-from app.execution import itself, loads_per_parent, source_only
+from app.execution import loads_per_parent, source_only
 from app.ids import encode_global_id
 from app.records import Agent, Kernel
 from app.repositories import resource_allocations
 from app.resolvers.connection import nested_by_id, resolve_nested_connection
+from app.resolvers.views import itself
 
 kernel = ObjectType("KernelV2")
 

@@ -61,20 +61,19 @@ def _uuid_pair(raw: str) -> tuple[uuid.UUID, str]:
 @dataclass(frozen=True, eq=False)  # hashed by identity: one dict lookup per ID
 class _NodeType:
     parse: Callable[[str], Any]
-    # The loader of keys, for a lookup whose query selects the given fields on the node.
+    # The loader of keys for a lookup whose query selects the given fields on the node
+    # (its statement reads their columns only).
     loader: Callable[[RequestContext, frozenset[str]], DataLoader[Any, Any]]
-    # Whether the loader narrows its statement to the selected fields' columns.
-    narrows: bool = False
 
 
 # Type name -> how to read its raw id and load it. Each load goes through a per-request
 # DataLoader, so any number of IDs of one type (and one selection) cost one statement.
 _NODE_TYPES: Mapping[str, _NodeType] = {
-    "ResourceSlotType": _NodeType(_text, lambda c, _: c.loaders.slot_type),
-    "AgentV2": _NodeType(_text, lambda c, fields: c.loaders.agent_reading(fields), True),
-    "KernelV2": _NodeType(_uuid, lambda c, fields: c.loaders.kernel_reading(fields), True),
-    "AgentResourceSlot": _NodeType(_pair, lambda c, _: c.loaders.agent_slot),
-    "KernelResourceAllocation": _NodeType(_uuid_pair, lambda c, _: c.loaders.allocation),
+    "ResourceSlotType": _NodeType(_text, lambda c, f: c.loaders.slot_type_reading(f)),
+    "AgentV2": _NodeType(_text, lambda c, f: c.loaders.agent_reading(f)),
+    "KernelV2": _NodeType(_uuid, lambda c, f: c.loaders.kernel_reading(f)),
+    "AgentResourceSlot": _NodeType(_pair, lambda c, f: c.loaders.agent_slot_reading(f)),
+    "KernelResourceAllocation": _NodeType(_uuid_pair, lambda c, f: c.loaders.allocation_reading(f)),
 }
 
 _TYPE_NAMES: Mapping[type, str] = {
@@ -167,8 +166,7 @@ async def resolve_global_id(info: Info, global_id: str) -> object | None:
 
 
 def _loader_of(info: Info, node_type: _NodeType) -> DataLoader[Any, Any]:
-    fields = selected_fields(info, _NAMES[node_type]) if node_type.narrows else frozenset()
-    return node_type.loader(context_of(info), fields)
+    return node_type.loader(context_of(info), selected_fields(info, _NAMES[node_type]))
 
 
 _NAMES = {node_type: name for name, node_type in _NODE_TYPES.items()}

@@ -19,7 +19,13 @@ from graphql import (
 from sqlalchemy import Select
 
 from app.ids import decode_global_id
-from app.repositories import agents, kernels, resource_slot_types
+from app.repositories import (
+    agent_resources,
+    agents,
+    kernels,
+    resource_allocations,
+    resource_slot_types,
+)
 from app.repositories.base import ConnectionSpec
 from app.schema import build_schema
 from tests.conftest import GraphQLClient
@@ -63,9 +69,18 @@ CASES = [
 ]
 # Node types with views of their record (`sub_field_columns`).
 VIEW_CASES = CASES[:2]
-# Node types whose lookups by key select only what the selection reads; a slot type's
-# lookup reads its whole row (the registry holds a handful).
-LOOKUP_CASES = CASES[:2]
+# Node types whose lookups by key select only what the selection reads.
+LOOKUP_CASES = CASES
+# Nodes of nested connections: (root connection, nested field, node type, spec).
+NESTED_CASES = [
+    ("agentsV2", "resourceSlots", "AgentResourceSlot", agent_resources.CONNECTION),
+    (
+        "adminKernelsV2",
+        "resourceAllocations",
+        "KernelResourceAllocation",
+        resource_allocations.CONNECTION,
+    ),
+]
 
 
 def _page(root: str, node: str) -> str:
@@ -225,8 +240,60 @@ async def test_every_field_answers_alike_from_a_lookup_of_its_own_columns(
         lookup = gql.sql.statements[0]
         assert isinstance(lookup, Select)
         selected = {column.name for column in lookup.selected_columns}
-        read = set(spec.field_columns[name]) | set(spec.always)
+        read = set(spec.field_columns[name]) | set(spec.always) | set(spec.lookup_always)
         assert selected & _spec_columns(spec) == read, name
+
+
+def _nested_page(root: str, field: str, node: str) -> str:
+    return _page(root, f"{field}(first: 3) {{ edges {{ node {{ {node} }} }} }}")
+
+
+def _nested_nodes(body: dict[str, Any], root: str, field: str) -> list[dict[str, Any]]:
+    return [
+        edge["node"]
+        for parent in body["data"][root]["edges"]
+        for edge in parent["node"][field]["edges"]
+    ]
+
+
+@pytest.mark.parametrize(("root", "field", "type_name", "spec"), NESTED_CASES)
+async def test_every_field_of_a_nested_node_answers_alike_from_its_own_columns(
+    gql: GraphQLClient, root: str, field: str, type_name: str, spec: ConnectionSpec[Any]
+) -> None:
+    """A nested connection's pages (fetched with their parents' page: the child's columns
+    are the `_child_` ones of its statement) and its nodes' lookups read only the columns
+    of the selected fields; a page needs no parent key to group its rows, a lookup its
+    whole key to map them back."""
+    fields = _node_fields(type_name)
+    assert spec.field_columns is not None
+    assert set(spec.field_columns) == set(fields)
+    everything = await gql.post(_nested_page(root, field, " ".join(fields.values())))
+    assert "errors" not in everything, everything
+    full = _nested_nodes(everything, root, field)
+    assert len(full) > PAGE
+    ids = [node["id"] for node in full]
+    for name, selection in fields.items():
+        gql.sql.reset()
+        alone = await gql.post(_nested_page(root, field, selection))
+        assert "errors" not in alone, (name, alone)
+        assert _nested_nodes(alone, root, field) == [{name: node[name]} for node in full], name
+        page = gql.sql.statements[0]
+        assert isinstance(page, Select)
+        child = {
+            column.name.removeprefix("_child_")
+            for column in page.selected_columns
+            if column.name.startswith("_child_")
+        }
+        read = set(spec.field_columns[name]) | set(spec.always)
+        assert child & _spec_columns(spec) == read, name
+        gql.sql.reset()
+        looked_up = await gql.post(_lookup(type_name, selection), {"ids": ids})
+        assert "errors" not in looked_up, (name, looked_up)
+        assert looked_up["data"]["nodes"] == [{name: node[name]} for node in full], name
+        lookup = gql.sql.statements[0]
+        assert isinstance(lookup, Select)
+        selected = {column.name for column in lookup.selected_columns}
+        assert selected & _spec_columns(spec) == read | set(spec.lookup_always), name
 
 
 async def test_a_lookup_reads_the_fragments_its_type_meets(gql: GraphQLClient) -> None:
