@@ -30,6 +30,7 @@ from app.repositories import (
     resource_allocations,
     resource_slot_types,
 )
+from app.repositories.base import ConnectionSpec
 
 _new_tuple = tuple.__new__
 
@@ -143,49 +144,59 @@ class Loaders:
     def agent_reading(self, node_fields: frozenset[str]) -> DataLoader[str, Agent | None]:
         """The agent loader for a lookup whose query selects `node_fields` on the agent: its
         statement selects only the columns those fields read (the shared `agent` loader
-        when that is every column)."""
-        columns = agents.CONNECTION.lookup_columns(node_fields)
-        if columns is None or not self._caller.sees_agents:
-            return self.agent
-        return self._narrowed("agent", columns, partial(agents.fetch_by_ids, self._session))
+        when that is every column, or when the caller sees no agents)."""
+        fetch = partial(agents.fetch_by_ids, self._session)
+        sees = self._caller.sees_agents
+        return self._reading(
+            "agent", agents.CONNECTION, node_fields, fetch, lambda: self.agent, sees
+        )
 
     def slot_type_reading(
         self, node_fields: frozenset[str]
     ) -> DataLoader[str, ResourceSlotType | None]:
         """`agent_reading` for slot types."""
-        columns = resource_slot_types.CONNECTION.lookup_columns(node_fields)
-        if columns is None:
-            return self.slot_type
         fetch = partial(resource_slot_types.fetch_by_names, self._session)
-        return self._narrowed("slot_type", columns, fetch)
+        spec = resource_slot_types.CONNECTION
+        return self._reading("slot_type", spec, node_fields, fetch, lambda: self.slot_type)
 
     def agent_slot_reading(
         self, node_fields: frozenset[str]
     ) -> DataLoader[tuple[str, str], AgentResourceSlot | None]:
         """`agent_reading` for agents' slots."""
-        columns = agent_resources.CONNECTION.lookup_columns(node_fields)
-        if columns is None or not self._caller.sees_agents:
-            return self.agent_slot
         fetch = partial(agent_resources.fetch_by_keys, self._session)
-        return self._narrowed("agent_slot", columns, fetch)
+        spec, sees = agent_resources.CONNECTION, self._caller.sees_agents
+        return self._reading("agent_slot", spec, node_fields, fetch, lambda: self.agent_slot, sees)
 
     def allocation_reading(
         self, node_fields: frozenset[str]
     ) -> DataLoader[tuple[UUID, str], KernelResourceAllocation | None]:
         """`agent_reading` for kernels' allocations."""
-        columns = resource_allocations.CONNECTION.lookup_columns(node_fields)
-        if columns is None:
-            return self.allocation
         fetch = partial(resource_allocations.fetch_by_keys, self._session, self._caller)
-        return self._narrowed("allocation", columns, fetch)
+        spec = resource_allocations.CONNECTION
+        return self._reading("allocation", spec, node_fields, fetch, lambda: self.allocation)
 
     def kernel_reading(self, node_fields: frozenset[str]) -> DataLoader[UUID, Kernel | None]:
         """`agent_reading` for kernels."""
-        columns = kernels.CONNECTION.lookup_columns(node_fields)
-        if columns is None:
-            return self.kernel
         fetch = partial(kernels.fetch_by_ids, self._session, self._caller)
-        return self._narrowed("kernel", columns, fetch)
+        return self._reading("kernel", kernels.CONNECTION, node_fields, fetch, lambda: self.kernel)
+
+    def _reading(
+        self,
+        kind: str,
+        spec: ConnectionSpec[Any],
+        node_fields: frozenset[str],
+        fetch: Callable[..., Coroutine[Any, Any, list[Any]]],
+        shared: Callable[[], DataLoader[Any, Any]],
+        visible: bool = True,
+    ) -> DataLoader[Any, Any]:
+        """The loader of `kind` whose statement reads the columns of `node_fields` (see
+        `agent_reading`): `shared()` when that is every column, or when the caller may see
+        none of them (agents and their slots are all or nothing by role: the shared loader
+        runs no statement then)."""
+        columns = spec.lookup_columns(node_fields)
+        if columns is None or not visible:
+            return shared()
+        return self._narrowed(kind, columns, fetch)
 
     def _narrowed(
         self,

@@ -230,18 +230,32 @@ async def test_every_field_answers_alike_from_a_lookup_of_its_own_columns(
     fields = _node_fields(type_name)
     everything = await gql.post(_page(root, " ".join(fields.values())))
     full = [edge["node"] for edge in everything["data"][root]["edges"]]
-    ids = [node["id"] for node in full]
     assert spec.field_columns is not None
     for name, selection in fields.items():
-        gql.sql.reset()
-        alone = await gql.post(_lookup(type_name, selection), {"ids": ids})
-        assert "errors" not in alone, (name, alone)
-        assert alone["data"]["nodes"] == [{name: node[name]} for node in full], name
-        lookup = gql.sql.statements[0]
-        assert isinstance(lookup, Select)
-        selected = {column.name for column in lookup.selected_columns}
-        read = set(spec.field_columns[name]) | set(spec.always) | set(spec.lookup_always)
-        assert selected & _spec_columns(spec) == read, name
+        read = set(spec.field_columns[name]) | set(spec.always)
+        await _lookup_reads(gql, spec, type_name, name, selection, full, read)
+
+
+async def _lookup_reads(
+    gql: GraphQLClient,
+    spec: ConnectionSpec[Any],
+    type_name: str,
+    name: str,
+    selection: str,
+    full: list[dict[str, Any]],
+    read: set[str],
+) -> None:
+    """Field `name` of the nodes `full`, looked up by their ids with `selection` alone,
+    answers as beside every other field, from a statement that reads `read` (and the key
+    a lookup maps its rows back by)."""
+    gql.sql.reset()
+    alone = await gql.post(_lookup(type_name, selection), {"ids": [node["id"] for node in full]})
+    assert "errors" not in alone, (name, alone)
+    assert alone["data"]["nodes"] == [{name: node[name]} for node in full], name
+    lookup = gql.sql.statements[0]
+    assert isinstance(lookup, Select)
+    selected = {column.name for column in lookup.selected_columns}
+    assert selected & _spec_columns(spec) == read | set(spec.lookup_always), name
 
 
 def _nested_page(root: str, field: str, node: str) -> str:
@@ -271,7 +285,6 @@ async def test_every_field_of_a_nested_node_answers_alike_from_its_own_columns(
     assert "errors" not in everything, everything
     full = _nested_nodes(everything, root, field)
     assert len(full) > PAGE
-    ids = [node["id"] for node in full]
     for name, selection in fields.items():
         gql.sql.reset()
         alone = await gql.post(_nested_page(root, field, selection))
@@ -286,14 +299,7 @@ async def test_every_field_of_a_nested_node_answers_alike_from_its_own_columns(
         }
         read = set(spec.field_columns[name]) | set(spec.always)
         assert child & _spec_columns(spec) == read, name
-        gql.sql.reset()
-        looked_up = await gql.post(_lookup(type_name, selection), {"ids": ids})
-        assert "errors" not in looked_up, (name, looked_up)
-        assert looked_up["data"]["nodes"] == [{name: node[name]} for node in full], name
-        lookup = gql.sql.statements[0]
-        assert isinstance(lookup, Select)
-        selected = {column.name for column in lookup.selected_columns}
-        assert selected & _spec_columns(spec) == read | set(spec.lookup_always), name
+        await _lookup_reads(gql, spec, type_name, name, selection, full, read)
 
 
 async def test_a_lookup_reads_the_fragments_its_type_meets(gql: GraphQLClient) -> None:
