@@ -266,8 +266,10 @@ def _fetcher(
 # The nested connection fields a root connection may fetch with its own page, by the node
 # type and the field's name (see `nested_by_id`).
 _NESTED: dict[tuple[str, str], ConnectionSpec[Any]] = {}
-# `_nested_field`'s answers, as `_WANTS` keeps `wants`'. Bounded.
+# A nested connection field of a connection's nodes: the node type, the field's name, the
+# field nodes of its response key, and its spec (see `_nested_field`).
 _Nested = tuple[GraphQLObjectType, str, tuple[FieldNode, ...], ConnectionSpec[Any]]
+# `_nested_field`'s answers, as `_WANTS` keeps `wants`'. Bounded.
 _CHILDREN: dict[tuple[int, ...], tuple[tuple[FieldNode, ...], _Nested | None]] = {}
 
 
@@ -284,10 +286,10 @@ def _node_type(info: Info) -> GraphQLObjectType | None:
 
 def _nested_field(info: Info) -> _Nested | None:
     """The first nested connection field selected on the nodes of the connection field
-    `info` resolves, among those `_NESTED` holds: the node type, its field name, the field
-    nodes of its response key (through fragments; directives ignored, so these can be
-    more than execution groups, and then the pages fetched are not the ones asked for),
-    and its spec."""
+    `info` resolves, among those `_NESTED` holds. Its field nodes are found through
+    fragments, directives ignored: where a directive leaves one out of the group that
+    executes, the executed field's plan, and so its loader key, differs from the one worked
+    out here, so the pages fetched for it go unused and the field loads its own."""
     nodes = tuple(info.field_nodes)
     key = tuple(map(id, nodes))
     known = _CHILDREN.get(key)
