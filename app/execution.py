@@ -877,7 +877,7 @@ def _refers(value: ValueNode) -> bool:
     return False
 
 
-def _uses_variables(node: FieldNode) -> bool:
+def uses_variables(node: FieldNode) -> bool:
     """Whether any argument of the field refers to a variable, at any depth."""
     return any(_refers(argument.value) for argument in node.arguments or ())
 
@@ -2399,7 +2399,7 @@ class FastExecutor(Executor[None]):
         # position reports its own error as graphql-core does.
         values = get_argument_values(field, node, self.variable_values, None, self.hide_suggestions)
         self._arguments[id(node)] = (node, field, values)
-        if not _uses_variables(node):
+        if not uses_variables(node):
             # Literal arguments of a cached document coerce alike in every request.
             if len(_LITERAL_ARGUMENTS) >= _LITERAL_ARGUMENTS_SIZE:
                 _LITERAL_ARGUMENTS.clear()

@@ -18,6 +18,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 
 from app.context import Info, context_of
+from app.execution import uses_variables
 from app.filters import Expression
 from app.pagination import (
     ConnectionQuery,
@@ -267,8 +268,11 @@ def _fetcher(
 # type and the field's name (see `nested_by_id`).
 _NESTED: dict[tuple[str, str], ConnectionSpec[Any]] = {}
 # A nested connection field of a connection's nodes: the node type, the field's name, the
-# field nodes of its response key, and its spec (see `_nested_field`).
-_Nested = tuple[GraphQLObjectType, str, tuple[FieldNode, ...], ConnectionSpec[Any]]
+# field nodes of its response key, its spec, and its arguments when they refer to no
+# variable (coerced once; else None) (see `_nested_field`).
+_Nested = tuple[
+    GraphQLObjectType, str, tuple[FieldNode, ...], ConnectionSpec[Any], dict[str, Any] | None
+]
 # `_nested_field`'s answers, as `_WANTS` keeps `wants`'. Bounded.
 _CHILDREN: dict[tuple[int, ...], tuple[tuple[FieldNode, ...], _Nested | None]] = {}
 
@@ -313,7 +317,13 @@ def _nested_field(info: Info) -> _Nested | None:
             field_name = group[0].name.value
             spec = _NESTED.get((node_type.name, field_name))
             if spec is not None and all(f.name.value == field_name for f in group):
-                found = (node_type, field_name, tuple(group), spec)
+                static = None
+                if not uses_variables(group[0]):
+                    try:
+                        static = get_argument_values(node_type.fields[field_name], group[0])
+                    except Exception:
+                        static = None  # the field reports it itself
+                found = (node_type, field_name, tuple(group), spec, static)
                 break
     if len(_CHILDREN) >= _WANTS_SIZE:
         _CHILDREN.clear()
@@ -329,10 +339,11 @@ def _child_plan(info: Info) -> _PagePlan | None:
     nested = _nested_field(info)
     if nested is None:
         return None
-    node_type, field_name, group, spec = nested
-    field = node_type.fields[field_name]
+    node_type, field_name, group, spec, static = nested
     try:
-        args = get_argument_values(field, group[0], info.variable_values)
+        args = static
+        if args is None:
+            args = get_argument_values(node_type.fields[field_name], group[0], info.variable_values)
         plan = _page_plan(info._replace(field_nodes=list(group)), spec, args)
     except Exception:
         return None

@@ -158,3 +158,25 @@ async def test_nested_arguments_that_fail_fail_at_the_nested_field(gql: GraphQLC
     [error] = body["errors"]
     assert error["path"] == ["agentsV2", "edges", 0, "node", "resourceSlots"]
     assert "`first` must be a positive number" in error["message"]
+
+
+async def test_nested_arguments_from_variables_are_each_request_s_own(gql: GraphQLClient) -> None:
+    """Literal nested arguments are coerced once per document; arguments that refer to
+    variables are coerced in every request, so each request's page has its own size."""
+    query = (
+        "query($n: Int!) { agentsV2(first: 3, orderBy: [{field: ID}]) { edges { node { id "
+        "resourceSlots(first: $n, orderBy: [{field: SLOT_NAME}]) "
+        "{ count edges { node { slotName } } } } } } }"
+    )
+    sizes = []
+    for n in (1, 2, 1):
+        gql.sql.reset()
+        body = await gql.post(query, {"n": n})
+        assert "errors" not in body, body
+        assert gql.sql.count == 1
+        edges = body["data"]["agentsV2"]["edges"]
+        sizes.append([len(e["node"]["resourceSlots"]["edges"]) for e in edges])
+        for edge in edges:
+            slots = edge["node"]["resourceSlots"]
+            assert len(slots["edges"]) == min(n, slots["count"])
+    assert sizes[0] == sizes[2] != sizes[1]
