@@ -86,6 +86,13 @@ class Agent:
     container_count: int | None = None
 
 
+def free_amount(capacity: Decimal, used: Decimal) -> Decimal:
+    """What is free of a slot: `used` may exceed a capacity that shrank; nothing is free
+    then. (`max(capacity - used, 0)`, to its exponent, with a comparison first: `max` of a
+    new difference cost twice as much, on every slot of a page.)"""
+    return capacity - used if capacity >= used else _ZERO
+
+
 @record
 class AgentResourceSlot:
     agent_id: str
@@ -95,10 +102,7 @@ class AgentResourceSlot:
 
     @property
     def free(self) -> Decimal:
-        # `used` may exceed a capacity that shrank; nothing is free then. (A comparison
-        # first: `max` of a new difference cost twice as much, on every slot of a page.)
-        capacity, used = self.capacity, self.used
-        return capacity - used if capacity >= used else _ZERO
+        return free_amount(self.capacity, self.used)
 
 
 @record

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.sql import ColumnElement
@@ -73,14 +74,17 @@ async def fetch_by_keys(
     )
 
 
-async def fetch_by_agents(
+async def amounts_by_agents(
     session: RequestSession, agent_ids: Sequence[str]
-) -> list[list[AgentResourceSlot]]:
-    """Every slot of each agent (for its resourceInfo maps): one statement."""
+) -> list[list[tuple[str, Decimal, Decimal]]]:
+    """Every slot of each agent as (slot name, capacity, used), in slot name order (for its
+    resourceInfo maps): one statement, the values read from its rows without a record."""
     rows = await result_by_keys(
         session, COLUMNS, t.c.agent_id, agent_ids, order_by=(t.c.slot_name,)
     )
-    grouped: dict[str, list[AgentResourceSlot]] = {agent_id: [] for agent_id in agent_ids}
-    for slot in to_record.of_result(rows, rows):
-        grouped[slot.agent_id].append(slot)
+    grouped: dict[str, list[tuple[str, Decimal, Decimal]]] = {a: [] for a in agent_ids}
+    if rows:
+        read = rows.getter(("agent_id", "slot_name", "capacity", "used"))
+        for agent_id, slot_name, capacity, used in map(read, rows):
+            grouped[agent_id].append((slot_name, capacity, used))
     return [grouped[agent_id] for agent_id in agent_ids]
