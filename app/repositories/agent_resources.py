@@ -79,10 +79,10 @@ async def amounts_by_agents(
 ) -> list[list[tuple[str, Decimal, Decimal]]]:
     """Every slot of each agent as (slot name, capacity, used), in slot name order (for its
     resourceInfo maps): one statement, the values read from its rows without a record."""
-    rows = await result_by_keys(
-        session, COLUMNS, t.c.agent_id, agent_ids, order_by=(t.c.slot_name,)
-    )
     grouped: dict[str, list[tuple[str, Decimal, Decimal]]] = {a: [] for a in agent_ids}
+    rows = await result_by_keys(
+        session, COLUMNS, t.c.agent_id, list(grouped), order_by=(t.c.slot_name,)
+    )
     if rows:
         read = rows.getter(("agent_id", "slot_name", "capacity", "used"))
         for agent_id, slot_name, capacity, used in map(read, rows):
