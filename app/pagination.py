@@ -491,6 +491,20 @@ def memoized_for(
     return value
 
 
+def keys_in_order(
+    column: ColumnElement[Any], keys: Sequence[Any], name: str, alias: str
+) -> FromClause:
+    """`unnest(keys) WITH ORDINALITY AS alias(key, ord)`: `keys`, values of `column`, as one
+    named array parameter `name`, each with its position. Joined LATERAL to what each key
+    selects, it is one index seek per key, in the keys' order."""
+    return (
+        sa.func.unnest(array_of(column.type, keys, name=name))
+        .table_valued("key", with_ordinality="ord")
+        .render_derived()
+        .alias(alias)
+    )
+
+
 def _where(*parts: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
     return [p for p in parts if p is not None]
 
@@ -743,12 +757,7 @@ def _statement(
         scope = parents.column == parents.driver_key
         prefix = _CHILD
     elif parents is not None:
-        driver = (
-            sa.func.unnest(array_of(parents.column.type, parents.keys, name=_PARENTS))
-            .table_valued("key", with_ordinality="ord")
-            .render_derived()
-            .alias("parent")
-        )
+        driver = keys_in_order(parents.column, parents.keys, _PARENTS, "parent")
         scope = parents.column == driver.c.key
         driver_order = [driver.c.ord]
     elif nested:

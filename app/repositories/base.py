@@ -27,6 +27,7 @@ from app.pagination import (
     SortKey,
     build_select,
     build_select_with_child,
+    keys_in_order,
     memoized,
     memoized_for,
     records_of,
@@ -574,12 +575,7 @@ async def result_by_keys(
     no_nul(list(keys))  # checked here: the statement that would check it is not built
 
     def build() -> sa.Select[Any]:
-        wanted = (
-            sa.func.unnest(array_of(key.type, keys, name=_KEYS[0]))
-            .table_valued("key", with_ordinality="ord")
-            .render_derived()
-            .alias("wanted")
-        )
+        wanted = keys_in_order(key, keys, _KEYS[0], "wanted")
         # Ordered inside too: a subquery without an ORDER BY (or LIMIT, or OFFSET) is
         # pulled up into a plain join, which PostgreSQL answered with a hash join over the
         # whole table again.
